@@ -1,0 +1,44 @@
+# One-word targets. Every target sets up .venv itself, so a fresh clone needs nothing by hand.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck check bench clean graphviz
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres,server]'
+	touch $(STAMP)
+
+install: $(STAMP) graphviz
+
+# Graphviz's `dot` renders workflow graphs; install it from Debian when missing and we may.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+	      || echo "warning: could not install graphviz; drawing to SVG/PNG will be skipped"; \
+	  else echo "warning: graphviz 'dot' not found and cannot be installed here"; fi; }
+
+demo: install
+	$(BIN)/python -m examples
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/ruff check durableflow tests examples bench
+	$(BIN)/ruff format --check durableflow tests examples bench
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: install
+	$(BIN)/python bench/runtime_vs_dbos.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info demo-out

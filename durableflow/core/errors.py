@@ -1,0 +1,129 @@
+"""The exception hierarchy: one root, structured subclasses.
+
+Every exception carries its constructor arguments in ``args`` order so that it pickles and
+crosses process boundaries (``__reduce__``) even though its ``__init__`` takes keywords.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DurableflowError(Exception):
+    """Root of every error durableflow raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.__dict__.copy(), self.args))
+
+
+def _rebuild(cls: type[DurableflowError], state: dict[str, Any], args: tuple[Any, ...]) -> Any:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
+class PayloadError(DurableflowError, TypeError):
+    """A value that must cross the durable boundary is not JSON-serializable."""
+
+
+class UnknownFunctionError(DurableflowError, LookupError):
+    """An orchestrator or activity name is not registered with the App."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        listing = ", ".join(self.known) if self.known else "(none registered)"
+        super().__init__(
+            f"unknown {kind} {name!r}: no {kind} of that name is registered. "
+            f"Known {kind}s: {listing}. Register it with @app.{kind} or fix the name."
+        )
+
+
+class OrchestratorDefinitionError(DurableflowError, TypeError):
+    """A function registered as an orchestrator cannot be one (e.g. ``async def``)."""
+
+
+class InvalidInstanceIdError(DurableflowError, ValueError):
+    """An instance id is empty, too long or contains control characters."""
+
+
+class InstanceAlreadyExistsError(DurableflowError):
+    """An instance with this id exists and is not in a terminal state."""
+
+    def __init__(self, instance_id: str, status: str) -> None:
+        self.instance_id = instance_id
+        self.status = status
+        super().__init__(
+            f"instance {instance_id!r} already exists and is {status}; wait for it to finish, "
+            "terminate it, or start with another instance id"
+        )
+
+
+class InstanceNotFoundError(DurableflowError, LookupError):
+    """No instance has this id."""
+
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(f"no instance with id {instance_id!r}")
+
+
+class InvalidStateError(DurableflowError):
+    """The requested operation does not apply to the instance's current state."""
+
+
+class WaitTimeoutError(DurableflowError, TimeoutError):
+    """``wait_for_completion`` gave up before the instance reached a terminal state."""
+
+
+class NonDeterminismError(DurableflowError):
+    """Replaying the orchestrator produced different actions than its history records."""
+
+
+class TaskFailedError(DurableflowError):
+    """A durable task (activity or sub-orchestration) failed; raised inside the orchestrator.
+
+    Attributes:
+        task_name: the activity or sub-orchestration name.
+        error_type: the qualified type name of the original exception.
+        error_message: the original exception's message.
+        stack_trace: the original traceback text, if any.
+    """
+
+    def __init__(
+        self, task_name: str, error_type: str, error_message: str, stack_trace: str | None = None
+    ) -> None:
+        self.task_name = task_name
+        self.error_type = error_type
+        self.error_message = error_message
+        self.stack_trace = stack_trace
+        super().__init__(f"task {task_name!r} failed with {error_type}: {error_message}")
+
+
+class SubOrchestrationFailedError(TaskFailedError):
+    """A sub-orchestration ended in the FAILED state."""
+
+
+class TimerCancelledError(DurableflowError):
+    """Raised into an orchestrator that waits on a timer that was cancelled."""
+
+
+class EventTimeoutError(DurableflowError, TimeoutError):
+    """``wait_for_external_event(name, timeout=...)`` expired before the event arrived."""
+
+    def __init__(self, event_name: str) -> None:
+        self.event_name = event_name
+        super().__init__(f"timed out waiting for external event {event_name!r}")
+
+
+class StoreError(DurableflowError):
+    """The store cannot be opened or used (wrong file type, corrupt, unreachable)."""
+
+
+class StoreLockedError(StoreError):
+    """The store stayed locked by another writer for longer than the busy timeout."""
+
+
+class HistoryFormatError(DurableflowError, ValueError):
+    """A history document is malformed; the message says where."""

@@ -1,0 +1,252 @@
+"""The Store protocol: everything the worker and client need from durable storage.
+
+One transaction per orchestration step (:meth:`Store.commit_orchestration`): append the step's
+history events, enqueue the work it scheduled, update the instance row and delete the
+messages it consumed. A crash anywhere loses nothing and duplicates no committed step.
+
+Work is leased: a worker that locks an instance or an activity owns it until its lease
+expires. Commits check ownership, so a worker that lost its lease cannot write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from durableflow.core.actions import ScheduleActivity
+from durableflow.core.history import FailureDetails, HistoryEvent
+from durableflow.core.status import RuntimeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """The row describing one orchestration instance."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: RuntimeStatus
+    created_at: datetime
+    updated_at: datetime
+    input: Any = None
+    output: Any = None
+    failure: FailureDetails | None = None
+    custom_status: Any = None
+    parent_instance_id: str | None = None
+    parent_task_id: int | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An event waiting in an instance's inbox.
+
+    ``execution_id`` is set for replies to work an execution scheduled (activity results,
+    timers, sub-orchestration results) and ``None`` for events aimed at whatever execution
+    is current (external events, terminate, suspend, resume, start).
+    """
+
+    message_id: int
+    instance_id: str
+    event: HistoryEvent
+    visible_at: datetime
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationWorkItem:
+    """A locked instance: its row, its history and the messages visible now."""
+
+    instance: InstanceRecord
+    history: list[HistoryEvent]
+    messages: list[Message]
+    lease_owner: str
+    lease_expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityWorkItem:
+    """A locked activity invocation."""
+
+    work_id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: Any
+    attempt: int
+    lease_owner: str
+    lease_expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstance:
+    """An instance to create (client start or sub-orchestration start).
+
+    The store creates the row in PENDING state with a fresh ``execution_id`` and queues an
+    :class:`~durableflow.core.history.ExecutionStarted` message for it.
+    """
+
+    instance_id: str
+    name: str
+    execution_id: str
+    input: Any
+    created_at: datetime
+    parent_instance_id: str | None = None
+    parent_task_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """An event to put in some instance's inbox (``visible_at`` None: visible now)."""
+
+    instance_id: str
+    event: HistoryEvent
+    visible_at: datetime | None = None
+    execution_id: str | None = None
+
+
+@dataclass(slots=True)
+class OrchestrationCommit:
+    """Everything one orchestration step writes, applied atomically.
+
+    Attributes:
+        new_events: appended to the instance's history, in order.
+        status / output / failure / custom_status: the instance row's new values.
+        activities: activity invocations to queue (for the current execution).
+        messages: events for inboxes, this instance's own included (timers use
+            ``visible_at``); events for instances that do not exist are dropped.
+        new_instances: sub-orchestrations to create. If a non-terminal instance with that id
+            exists, the store instead queues a ``SubOrchestrationInstanceFailed`` reply.
+        consumed: message ids to delete (they were applied or discarded by this step).
+        continue_as_new: when set, the history is cleared after appending ``new_events``,
+            the row gets this new execution id and status CONTINUED_AS_NEW, and
+            ``continue_messages`` are queued for the new execution (ExecutionStarted first).
+    """
+
+    new_events: list[HistoryEvent]
+    status: RuntimeStatus
+    output: Any = None
+    failure: FailureDetails | None = None
+    custom_status: Any = None
+    activities: list[ScheduleActivity] = field(default_factory=list)
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    new_instances: list[NewInstance] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)
+    continue_as_new: str | None = None
+    continue_messages: list[HistoryEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceQuery:
+    """Filters for :meth:`Store.list_instances`; ``None`` means no filter."""
+
+    statuses: frozenset[RuntimeStatus] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    name_prefix: str | None = None
+    limit: int = 1000
+
+
+class LeaseLostError(Exception):
+    """A commit was refused because another worker now owns the work item."""
+
+
+class Store(Protocol):
+    """Durable storage for instances, histories, inboxes and activity queues."""
+
+    url: str
+
+    # -- client side --------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, now: datetime) -> None:
+        """Create an instance atomically and queue its ExecutionStarted message.
+
+        Succeeds if no instance has this id or the existing one is terminal (its history,
+        inbox and activities are then replaced). Raises ``InstanceAlreadyExistsError``
+        otherwise. No check-then-act race: the check and the write are one transaction.
+        """
+        ...
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance row, or None."""
+        ...
+
+    def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Instances matching ``query``, newest first."""
+        ...
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """The current execution's history, in order (empty if unknown)."""
+        ...
+
+    def send(self, message: OutgoingMessage, *, now: datetime) -> None:
+        """Queue an event for an existing instance.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+        """
+        ...
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a terminal instance and everything it owns; False if it did not exist.
+
+        Raises:
+            InvalidStateError: the instance is not terminal.
+        """
+        ...
+
+    # -- worker side --------------------------------------------------------------------
+    def lock_orchestration(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> OrchestrationWorkItem | None:
+        """Lease one instance that has messages visible at ``now`` and no live lease."""
+        ...
+
+    def commit_orchestration(
+        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
+    ) -> None:
+        """Apply ``commit`` in one transaction and release the lease.
+
+        Raises:
+            LeaseLostError: ``item.lease_owner`` no longer owns the instance, or the history
+                grew since the item was locked; nothing was written.
+        """
+        ...
+
+    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Release the lease without writing anything (the messages stay queued)."""
+        ...
+
+    def lock_activity(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem | None:
+        """Lease one queued activity whose lease is free or expired (oldest first)."""
+        ...
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """Delete the activity and queue ``result`` (TaskCompleted/TaskFailed) for its
+        instance, in one transaction.
+
+        Raises:
+            LeaseLostError: another worker owns the activity now; nothing was written.
+        """
+        ...
+
+    def abandon_activity(self, item: ActivityWorkItem) -> None:
+        """Release the activity's lease so another worker can run it."""
+        ...
+
+    def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
+        """Extend a running activity's lease; False if the lease was lost."""
+        ...
+
+    def next_wake_time(self) -> datetime | None:
+        """The earliest ``visible_at`` of any queued message or activity, if any."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
