@@ -1,1 +1,44 @@
-"""durableflow."""
+"""The runtime: replay executor, stores, worker, client.
+
+Names are loaded on first use, so importing one runtime module (say the replay executor)
+does not open the store machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from durableflow.runtime.client import Client, OrchestrationState
+    from durableflow.runtime.clock import Clock, FakeClock, SystemClock
+    from durableflow.runtime.context import OrchestrationContext
+    from durableflow.runtime.executor import Replayer, StepResult, replay
+    from durableflow.runtime.runtime import Runtime
+    from durableflow.runtime.tasks import Task, TimerTask
+    from durableflow.runtime.worker import Worker
+
+_EXPORTS = {
+    "Client": "client",
+    "OrchestrationState": "client",
+    "Clock": "clock",
+    "FakeClock": "clock",
+    "SystemClock": "clock",
+    "OrchestrationContext": "context",
+    "Replayer": "executor",
+    "StepResult": "executor",
+    "replay": "executor",
+    "Runtime": "runtime",
+    "Task": "tasks",
+    "TimerTask": "tasks",
+    "Worker": "worker",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'durableflow.runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"durableflow.runtime.{module}"), name)

@@ -99,6 +99,7 @@ class Replayer:
         self._open_tasks: dict[int, ScheduledTask] = {}
         self._event_waiters: dict[str, deque[ExternalEventTask]] = {}
         self._event_buffer: dict[str, deque[Any]] = {}
+        self._delivered: set[int] = set()
         self._suspended = False
         self._suspended_buffer: list[HistoryEvent] = []
         self._done: StepResult | None = None
@@ -131,9 +132,10 @@ class Replayer:
         # what is left is new (e.g. code appended after the last recorded action).
         self._new_actions = [a for a, _ in self._pending_actions.values()]
         self.is_replaying = False
-        for event in new:
+        accepted = [e for e in new if not self._is_duplicate(e)]
+        for event in accepted:
             self._apply(event)
-        return self._result(new)
+        return self._result(accepted)
 
     def _result(self, new: Sequence[HistoryEvent]) -> StepResult:
         actions = sorted(self._new_actions, key=lambda a: a.task_id)
@@ -156,7 +158,16 @@ class Replayer:
         return result
 
     # -- event application --------------------------------------------------------------
+    def _is_duplicate(self, event: HistoryEvent) -> bool:
+        """True for a second result of a task that already has one (at-least-once delivery)."""
+        if not _is_delivery(event) or isinstance(event, h.EventRaised):
+            return False
+        task_id: int = event.task_id  # type: ignore[attr-defined]
+        return task_id in self._delivered
+
     def _apply(self, event: HistoryEvent) -> None:
+        if _is_delivery(event) and not isinstance(event, h.EventRaised):
+            self._delivered.add(event.task_id)  # type: ignore[attr-defined]
         if self._done is not None:
             return
         if self._suspended and _is_delivery(event):

@@ -1,0 +1,329 @@
+"""The worker: leases orchestration steps and activities from a store and runs them.
+
+Threads:
+  * one orchestration thread runs steps one at a time (steps are short: replay + one commit);
+  * ``activity_concurrency`` activity threads each run one activity at a time;
+  * a lease keeper renews the leases of long-running activities.
+
+Live orchestrator generators are cached between steps (``Replayer`` objects keyed by
+instance), so an instance's total cost grows with its history, not with its square. The
+cache is only a shortcut: after a restart, an eviction or a lost lease, the step replays
+the whole history instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from durableflow.core import history as h
+from durableflow.core import payload
+from durableflow.core.app import App
+from durableflow.core.errors import UnknownFunctionError
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.clock import Clock, SystemClock
+from durableflow.runtime.executor import Replayer, StepResult, failure_of
+from durableflow.runtime.steps import build_commit, split_messages
+from durableflow.runtime.store.base import (
+    ActivityWorkItem,
+    LeaseLostError,
+    OrchestrationCommit,
+    OrchestrationWorkItem,
+    Store,
+)
+
+log = logging.getLogger("durableflow.worker")
+
+
+class Worker:
+    """Runs orchestrations and activities of ``app`` from ``store``.
+
+    Args:
+        app: the registry of orchestrators, activities and graphs.
+        store: where instances live.
+        clock: time source (inject a ``FakeClock`` in tests).
+        activity_concurrency: activity threads.
+        lease: how long a locked work item stays owned without renewal.
+        poll_interval: seconds to sleep when there is no work (woken early by ``wake()``).
+        cache_size: live orchestrator generators kept between steps.
+        owner: this worker's lease owner name (default: host:pid:random).
+    """
+
+    def __init__(
+        self,
+        app: App,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        activity_concurrency: int = 4,
+        lease: timedelta = timedelta(seconds=30),
+        poll_interval: float = 0.05,
+        cache_size: int = 1024,
+        owner: str | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.activity_concurrency = activity_concurrency
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._cache: OrderedDict[str, tuple[str, Replayer]] = OrderedDict()
+        self._cache_size = cache_size
+        self._stop = threading.Event()
+        self._orch_wake = threading.Event()
+        self._act_wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[int, ActivityWorkItem] = {}
+        self._running_lock = threading.Lock()
+        self._signatures: dict[str, bool] = {}
+        subscribe = getattr(self.clock, "subscribe", None)
+        if subscribe is not None:
+            subscribe(self._orch_wake)
+            subscribe(self._act_wake)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker threads and return."""
+        self._stop.clear()
+        targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
+        targets += [
+            (f"activities-{i}", self._activity_loop) for i in range(self.activity_concurrency)
+        ]
+        targets.append(("lease-keeper", self._lease_loop))
+        for name, target in targets:
+            t = threading.Thread(target=target, name=f"durableflow-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking work and wait up to ``timeout`` seconds for in-flight work to finish.
+
+        Work that does not finish in time keeps its lease until it expires, then another
+        worker runs it again (activities are at-least-once), so nothing is lost.
+        """
+        self._stop.set()
+        self.wake()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads = []
+
+    def wake(self) -> None:
+        """Look for work now instead of after the poll interval."""
+        self._orch_wake.set()
+        self._act_wake.set()
+
+    def run_forever(self) -> None:
+        """Run until SIGINT or SIGTERM, then shut down gracefully."""
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("received signal %d, finishing in-flight work", signum)
+            self._stop.set()
+            self.wake()
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while not self._stop.wait(0.5):
+                pass
+            self.stop()
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- orchestrations -----------------------------------------------------------------
+    def _orch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                did = self.run_one_orchestration_step()
+            except Exception:
+                log.exception("orchestration step failed; retrying after the poll interval")
+                did = False
+            if not did:
+                self._orch_wake.wait(self.poll_interval)
+                self._orch_wake.clear()
+
+    def run_one_orchestration_step(self) -> bool:
+        """Lock, run and commit one orchestration step; False if there was no work."""
+        now = self.clock.now()
+        item = self.store.lock_orchestration(self.owner, now=now, lease=self.lease)
+        if item is None:
+            return False
+        try:
+            self._step(item)
+        except LeaseLostError:
+            self._evict(item.instance.instance_id)
+            log.warning("lost the lease on %s; another worker owns it", item.instance.instance_id)
+        except BaseException:
+            self._evict(item.instance.instance_id)
+            self.store.abandon_orchestration(item)
+            raise
+        return True
+
+    def _step(self, item: OrchestrationWorkItem) -> None:
+        inst = item.instance
+        now = self.clock.now()
+        events, consumed = split_messages(inst, item.messages)
+        iid = inst.instance_id
+        if not events:
+            # Only stale replies, or mail for an ended instance: consume it, change nothing.
+            self.store.commit_orchestration(
+                item,
+                OrchestrationCommit(
+                    new_events=[],
+                    status=inst.status,
+                    output=inst.output,
+                    failure=inst.failure,
+                    custom_status=inst.custom_status,
+                    consumed=consumed,
+                ),
+                now=now,
+            )
+            return
+        new_events: list[h.HistoryEvent] = [h.OrchestratorStarted(timestamp=now), *events]
+        replayer = self._replayer_for(item)
+        if replayer is None:
+            result = self._unknown_orchestrator(item, new_events)
+        else:
+            result = replayer.advance(item.history, new_events)
+        commit = build_commit(inst, result, consumed, now)
+        self.store.commit_orchestration(item, commit, now=now)
+        if replayer is not None and not result.is_terminal:
+            self._cache[iid] = (inst.execution_id, replayer)
+            self._cache.move_to_end(iid)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._evict(iid)
+        if commit.activities:
+            self._act_wake.set()
+        if commit.messages or commit.new_instances or commit.continue_as_new:
+            self._orch_wake.set()
+
+    def _replayer_for(self, item: OrchestrationWorkItem) -> Replayer | None:
+        inst = item.instance
+        cached = self._cache.get(inst.instance_id)
+        if cached is not None:
+            execution_id, replayer = cached
+            if execution_id == inst.execution_id and replayer.events_seen == len(item.history):
+                return replayer
+            self._evict(inst.instance_id)
+        fn = self._orchestrator_fn(inst.name)
+        if fn is None:
+            return None
+        return Replayer(
+            fn,
+            activity_name=self.app.name_of,
+            orchestrator_name=self.app.name_of,
+        )
+
+    def _orchestrator_fn(self, name: str) -> Callable[..., Any] | None:
+        graph = self.app.graphs.get(name)
+        if graph is not None:
+            from durableflow.runtime.graph_interpreter import graph_orchestrator
+
+            return graph_orchestrator(graph)  # type: ignore[arg-type]
+        return self.app.orchestrators.get(name)
+
+    def _unknown_orchestrator(
+        self, item: OrchestrationWorkItem, new_events: list[h.HistoryEvent]
+    ) -> StepResult:
+        err = UnknownFunctionError(
+            "orchestrator", item.instance.name, [*self.app.orchestrators, *self.app.graphs]
+        )
+        failure = failure_of(err)
+        events = [*new_events, h.ExecutionFailed(timestamp=self.clock.now(), failure=failure)]
+        return StepResult(RuntimeStatus.FAILED, new_events=events, failure=failure)
+
+    def _evict(self, instance_id: str) -> None:
+        self._cache.pop(instance_id, None)
+
+    # -- activities ---------------------------------------------------------------------
+    def _activity_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                did = self.run_one_activity()
+            except Exception:
+                log.exception("activity dispatch failed; retrying after the poll interval")
+                did = False
+            if not did:
+                self._act_wake.wait(self.poll_interval)
+                self._act_wake.clear()
+
+    def run_one_activity(self) -> bool:
+        """Lock, run and complete one activity; False if there was no work."""
+        item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
+        if item is None:
+            return False
+        with self._running_lock:
+            self._running[item.work_id] = item
+        try:
+            result = self._invoke(item)
+            try:
+                self.store.complete_activity(item, result, now=self.clock.now())
+            except LeaseLostError:
+                log.warning(
+                    "activity %s of %s finished after its lease was lost; its result "
+                    "is dropped and the new owner's run counts",
+                    item.name,
+                    item.instance_id,
+                )
+                return True
+        finally:
+            with self._running_lock:
+                self._running.pop(item.work_id, None)
+        self._orch_wake.set()
+        return True
+
+    def _invoke(self, item: ActivityWorkItem) -> h.HistoryEvent:
+        now = self.clock.now
+        try:
+            fn = self.app.get_activity(item.name)
+            value = fn(item.input) if self._takes_input(item.name, fn) else fn()
+            value = payload.normalize(value, f"result of activity {item.name!r}")
+        except Exception as exc:
+            return h.TaskFailed(timestamp=now(), task_id=item.task_id, failure=failure_of(exc))
+        return h.TaskCompleted(timestamp=now(), task_id=item.task_id, result=value)
+
+    def _takes_input(self, name: str, fn: Callable[..., Any]) -> bool:
+        takes = self._signatures.get(name)
+        if takes is None:
+            try:
+                params = inspect.signature(fn).parameters.values()
+                takes = any(
+                    p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                    for p in params
+                )
+            except (TypeError, ValueError):
+                takes = True
+            self._signatures[name] = takes
+        return takes
+
+    def _lease_loop(self) -> None:
+        period = max(self.lease.total_seconds() / 3, 0.05)
+        while not self._stop.wait(period):
+            with self._running_lock:
+                items = list(self._running.values())
+            until = self.clock.now() + self.lease
+            for item in items:
+                try:
+                    self.store.renew_activity_lease(item, until=until)
+                except Exception:
+                    log.exception("could not renew the lease of activity %s", item.work_id)
