@@ -34,7 +34,21 @@ _EXPORTS = {
     "Worker": "worker",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Client",
+    "Clock",
+    "FakeClock",
+    "OrchestrationContext",
+    "OrchestrationState",
+    "Replayer",
+    "Runtime",
+    "StepResult",
+    "SystemClock",
+    "Task",
+    "TimerTask",
+    "Worker",
+    "replay",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,7 @@ the history only grows, feeding it just the new events costs O(new) instead of O
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import traceback
 from collections import deque
@@ -355,10 +356,9 @@ class Replayer:
 
     def _close_generator(self) -> None:
         if self._gen is not None:
-            try:
+            # The orchestrator's own cleanup may fail; it is ending anyway.
+            with contextlib.suppress(Exception):
                 self._gen.close()
-            except Exception:  # the orchestrator's own cleanup failed; it is ending anyway
-                pass
 
     def _carryover(self) -> list[h.EventRaised]:
         return [
