@@ -1,0 +1,1 @@
+"""Runnable examples, one orchestration pattern per module. `python -m examples` runs all."""
