@@ -1,0 +1,183 @@
+"""Analyse one module: find orchestrators, follow in-module helpers, run the rules.
+
+This is the unit of work that runs in parallel and is cached. It knows nothing about other
+files: calls that leave the module are returned as qualified names, and the engine asks for the
+modules that define them with those functions as extra roots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from durableflow.discovery import find_orchestrators
+from durableflow.linter.config import LintConfig
+from durableflow.linter.facts import FunctionFacts, collect_facts
+from durableflow.linter.ftypes import FixInfo, FunctionSummary, ModuleResult, RawFinding, Span
+from durableflow.linter.modinfo import ModuleInfo, build_module_info
+from durableflow.linter.positions import positions_of
+from durableflow.linter.rules import ALL_RULES, Edit, Hit, Rule, RuleContext
+from durableflow.linter.suppress import parse_suppressions
+
+__all__ = ["Analysis", "analyze_source", "syntax_error_finding"]
+
+
+@dataclass(slots=True)
+class Analysis:
+    """A module's result plus, when asked for, the rewrites its findings offer.
+
+    Attributes:
+        result: The serialisable result.
+        edits: ``(code, edit)`` for each finding that has a rewrite (only with ``want_edits``).
+        module: The parsed module the edits refer to.
+    """
+
+    result: ModuleResult
+    edits: list[tuple[str, Edit]] = field(default_factory=list)
+    module: cst.Module | None = None
+
+
+def syntax_error_finding(exc: Exception) -> RawFinding:
+    """The DUR000 finding for a module that failed to parse."""
+    if isinstance(exc, cst.ParserSyntaxError):
+        line, column = exc.raw_line, exc.raw_column + 1
+        detail = exc.message
+    else:
+        line, column, detail = 1, 1, f"{type(exc).__name__}: {exc}"
+    message = f"file does not parse ({detail.strip()}); nothing in it was checked"
+    return RawFinding("DUR000", message, Span(line, column, line, column))
+
+
+def _rules(config: LintConfig) -> list[Rule]:
+    return [rule() for rule in ALL_RULES if rule.CODE != "DUR000" and config.enabled(rule.CODE)]
+
+
+def _called_functions(facts: FunctionFacts, class_prefix: str | None) -> set[str]:
+    called: set[str] = set()
+    for ref in facts.refs:
+        if ref.call is not None and ref.call.func is ref.node:
+            called.add(ref.qualified)
+    if class_prefix is not None:
+        # self.helper() inside a method: resolve against the method's own class.
+        for call in facts.calls:
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in {"self", "cls"}
+            ):
+                called.add(f"{class_prefix}{func.attr.value}")
+    return called
+
+
+def analyze_source(
+    source: str,
+    path: str,
+    module_name: str,
+    config: LintConfig,
+    *,
+    is_package: bool = False,
+    roots: Iterable[str] = (),
+    want_edits: bool = False,
+) -> Analysis:
+    """Analyse one module.
+
+    Args:
+        source: The module's text.
+        path: Its path, stored in the result.
+        module_name: Its dotted module name.
+        config: Effective configuration.
+        is_package: Whether it is a package's ``__init__``.
+        roots: Qualified names of functions in this module that must be analysed as helpers
+            (an orchestrator elsewhere calls them).
+        want_edits: Also return the rewrites (for ``--fix``).
+    """
+    try:
+        module = cst.parse_module(source)
+    except Exception as exc:
+        finding = syntax_error_finding(exc)
+        found = (finding,) if config.enabled("DUR000") else ()
+        return Analysis(ModuleResult(path, module_name, (), (), found))
+    info = build_module_info(module, module_name, is_package, source)
+    orchestrators = find_orchestrators(module, config.discovery(), module_name, info.imports)
+    prefix = module_name + "."
+    context = RuleContext(config.banned_table())
+    rules = _rules(config)
+
+    work: list[tuple[str, bool, str | None]] = [
+        (d.function_name, True, d.ctx_param) for d in orchestrators
+    ]
+    for root in roots:
+        local = root.removeprefix(prefix)
+        if root.startswith(prefix) and local in info.functions:
+            work.append((local, False, None))
+    seen: set[str] = set()
+    hits: list[tuple[str, str, Hit]] = []
+    summaries: list[tuple[str, list[tuple[str, Hit]], tuple[str, ...], cst.FunctionDef]] = []
+    while work:
+        local, is_orch, ctx_param = work.pop(0)
+        if local in seen:
+            continue
+        seen.add(local)
+        node, is_method = info.functions[local]
+        facts = collect_facts(node, prefix + local, info, is_orch, ctx_param)
+        fn_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check(facts, context)]
+        class_prefix = local.rpartition(".")[0] + "." if is_method else None
+        calls = _called_functions(facts, prefix + class_prefix if class_prefix else None)
+        external: list[str] = []
+        for qualified in sorted(calls):
+            if config.is_allowed_helper(qualified):
+                continue
+            inner = qualified.removeprefix(prefix)
+            if qualified.startswith(prefix) and inner in info.functions:
+                if inner not in info.activities:
+                    work.append((inner, False, None))
+                    external.append(qualified)
+            elif not qualified.startswith("builtins."):
+                external.append(qualified)
+        summaries.append((prefix + local, fn_hits, tuple(external), node))
+        hits.extend((prefix + local, code, hit) for code, hit in fn_hits)
+
+    module_hits: list[tuple[str, Hit]] = []
+    if orchestrators:
+        module_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check_module(info)]
+    nodes = [hit.node for _, _, hit in hits] + [hit.node for _, hit in module_hits]
+    nodes.extend(node for *_, node in summaries)
+    spans = positions_of(module, nodes)
+
+    def raw(code: str, hit: Hit) -> RawFinding:
+        fix = None
+        if hit.edit is not None:
+            text = module.code_for_node(hit.edit.replacement).strip()
+            fix = FixInfo(text, hit.edit.safe)
+        return RawFinding(code, hit.message, spans[id(hit.node)], fix)
+
+    functions = tuple(
+        FunctionSummary(
+            qualname,
+            tuple(raw(code, hit) for code, hit in fn_hits),
+            calls,
+            spans[id(node)].line,
+        )
+        for qualname, fn_hits, calls, node in summaries
+    )
+    result = ModuleResult(
+        path=path,
+        module_name=module_name,
+        orchestrators=tuple(prefix + d.function_name for d in orchestrators),
+        functions=functions,
+        module_findings=tuple(raw(code, hit) for code, hit in module_hits),
+        suppressions=parse_suppressions(source),
+        defined=tuple(prefix + name for name in info.functions),
+    )
+    analysis = Analysis(result, module=module)
+    if want_edits:
+        analysis.edits = [(code, hit.edit) for _, code, hit in hits if hit.edit is not None]
+    return analysis
+
+
+def module_info_for(source: str, module_name: str) -> ModuleInfo:
+    """Module facts for ``source`` (used by tests and tools)."""
+    return build_module_info(cst.parse_module(source), module_name, source=source)

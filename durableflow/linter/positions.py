@@ -1,0 +1,109 @@
+"""Source positions for just the nodes that carry findings.
+
+LibCST's ``PositionProvider`` records a range for every node of the module, which costs more than
+parsing it. Findings need the positions of a handful of nodes, so this runs LibCST's own code
+generator once with a state that tracks only line and column and records only the requested
+nodes. Positions match ``PositionProvider``'s syntactic ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from durableflow.linter.ftypes import Span
+
+__all__ = ["positions_of"]
+
+
+class _Null:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+_NULL = _Null()
+
+
+class _Recorder:
+    __slots__ = ("end_node", "node", "start", "state")
+
+    def __init__(self, state: _State, node: cst.CSTNode, end_node: cst.CSTNode | None) -> None:
+        self.state = state
+        self.node = node
+        self.end_node = end_node
+        self.start = (state.line, state.column)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        state = self.state
+        end = (state.line, state.column)
+        if self.end_node is not None and id(self.end_node) in state.found:
+            hoisted = state.found[id(self.end_node)]
+            end = (hoisted.end_line, hoisted.end_column - 1)
+        state.found[id(self.node)] = Span(self.start[0], self.start[1] + 1, end[0], end[1] + 1)
+
+
+@dataclass(frozen=False)
+class _State(CodegenState):
+    targets: set[int] = field(default_factory=set)
+    found: dict[int, Span] = field(default_factory=dict)
+    line: int = 1
+    column: int = 0
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.column += len(token)
+
+    def add_token(self, value: str) -> None:
+        newlines = value.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(value) - value.rfind("\n") - 1
+        else:
+            self.column += len(value)
+
+    def pop_trailing_newline(self) -> None:
+        return None
+
+    def record_syntactic_position(  # type: ignore[override]
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> _Recorder | _Null:
+        if id(node) in self.targets:
+            return _Recorder(self, node, end_node)
+        return _NULL
+
+
+def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
+    """Return ``id(node) -> Span`` for each of ``nodes`` (which must belong to ``module``)."""
+    targets = {id(node) for node in nodes}
+    if not targets:
+        return {}
+    state = _State(default_indent=module.default_indent, default_newline=module.default_newline)
+    state.targets = targets
+    module._codegen(state)
+    return state.found
