@@ -1,1 +1,86 @@
-"""durableflow."""
+"""Durable storage behind one :class:`Store` protocol, chosen by URL.
+
+``memory://`` (private) and ``memory://NAME`` (shared in the process) for tests and fuzzing;
+``sqlite:///path.db`` for one machine; ``postgresql://...`` for many (not available yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durableflow.core.errors import StoreError
+from durableflow.runtime.store.base import (
+    ActivityWorkItem,
+    InstanceQuery,
+    InstanceRecord,
+    LeaseLostError,
+    Message,
+    NewInstance,
+    OrchestrationCommit,
+    OrchestrationWorkItem,
+    OutgoingMessage,
+    Store,
+)
+from durableflow.runtime.store.memory import MemoryStore
+from durableflow.runtime.store.sqlite import SqliteStore
+
+__all__ = [
+    "ActivityWorkItem",
+    "InstanceQuery",
+    "InstanceRecord",
+    "LeaseLostError",
+    "MemoryStore",
+    "Message",
+    "NewInstance",
+    "OrchestrationCommit",
+    "OrchestrationWorkItem",
+    "OutgoingMessage",
+    "SqliteStore",
+    "Store",
+    "open_store",
+]
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """Open the store that ``url`` names.
+
+    Args:
+        url: ``memory://``, ``memory://NAME``, ``sqlite:///relative/path.db`` or
+            ``sqlite:////absolute/path.db`` (SQLite options may also be given as query
+            parameters, e.g. ``?busy_timeout=2&synchronous=NORMAL``).
+        **options: backend options, e.g. ``busy_timeout`` (seconds) and ``synchronous``
+            for SQLite.
+
+    Raises:
+        StoreError: unknown scheme, a backend that is not available, or a store that cannot
+            be opened (see the backend for details).
+    """
+    if not isinstance(url, str):
+        raise StoreError(f"store URL must be a str, got {type(url).__name__}")
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if sep and scheme == "memory":
+        if options:
+            raise StoreError(f"memory:// stores take no options, got {sorted(options)}")
+        return MemoryStore(rest or None)
+    if sep and scheme == "sqlite":
+        return SqliteStore.from_url(url, **options)
+    if sep and scheme in ("postgresql", "postgres"):
+        raise StoreError(
+            f"cannot open {_redact(url)}: the PostgreSQL backend is not available yet; "
+            "use sqlite:///path.db for now"
+        )
+    hint = f"; did you mean sqlite:///{url}?" if not sep and url.endswith(".db") else ""
+    raise StoreError(
+        f"unknown store URL {url!r}: expected sqlite:///path.db, postgresql://..., "
+        f"memory:// or memory://NAME{hint}"
+    )
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

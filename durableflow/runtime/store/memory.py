@@ -1,0 +1,426 @@
+"""An in-process store for tests and fuzzing: the SQLite semantics without the file.
+
+All state sits behind one lock, so every method is one atomic step, like a transaction.
+Payloads go through the same JSON codec as the durable backends (a value SQLite would
+reject is rejected here too, and what reads back is what SQLite would give back).
+
+``memory://NAME`` opened several times in one process shares one store, so a client and a
+worker see the same data; the data lives while at least one handle to it is open (as with
+SQLite's shared in-memory databases). ``memory://`` alone is a fresh private store.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from durableflow.core.errors import InstanceNotFoundError
+from durableflow.core.history import FailureDetails, HistoryEvent
+from durableflow.core.ids import validate_instance_id
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store.base import (
+    ActivityWorkItem,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    NewInstance,
+    OrchestrationCommit,
+    OrchestrationWorkItem,
+    OutgoingMessage,
+)
+
+
+@dataclass(slots=True)
+class _Instance:
+    instance_id: str
+    name: str
+    execution_id: str
+    status: RuntimeStatus
+    created_at: datetime
+    updated_at: datetime
+    input_json: str
+    parent_instance_id: str | None
+    parent_task_id: int | None
+    output_json: str | None = None
+    failure: FailureDetails | None = None
+    custom_json: str | None = None
+    completed_at: datetime | None = None
+    history: list[HistoryEvent] = field(default_factory=list)
+    inbox: dict[int, Message] = field(default_factory=dict)
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+
+    def record(self) -> InstanceRecord:
+        return InstanceRecord(
+            instance_id=self.instance_id,
+            name=self.name,
+            execution_id=self.execution_id,
+            status=self.status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            input=codec.decode_value(self.input_json),
+            output=codec.decode_value(self.output_json),
+            failure=self.failure,
+            custom_status=codec.decode_value(self.custom_json),
+            parent_instance_id=self.parent_instance_id,
+            parent_task_id=self.parent_task_id,
+            completed_at=self.completed_at,
+        )
+
+
+@dataclass(slots=True)
+class _Activity:
+    work_id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input_json: str
+    visible_at: datetime
+    attempt: int = 0
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Data:
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    instances: dict[str, _Instance] = field(default_factory=dict)
+    activities: dict[int, _Activity] = field(default_factory=dict)
+    last_id: int = 0
+    handles: int = 0
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+
+_REGISTRY: dict[str, _Data] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+class MemoryStore:
+    """The :class:`~durableflow.runtime.store.base.Store` protocol held in process memory.
+
+    Args:
+        name: share the data with every other open ``MemoryStore`` of this name in the
+            process; ``None`` (the default) makes a private store.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.url = f"memory://{name or ''}"
+        self._name = name
+        self._closed = False
+        if name is None:
+            self._data = _Data()
+            return
+        with _REGISTRY_LOCK:
+            data = _REGISTRY.get(name)
+            if data is None:
+                data = _REGISTRY[name] = _Data()
+            data.handles += 1
+        self._data = data
+
+    def _d(self) -> _Data:
+        if self._closed:
+            raise semantics.closed(self.url)
+        return self._data
+
+    # -- client side --------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, now: datetime) -> None:
+        """Create an instance atomically and queue its ExecutionStarted message."""
+        validate_instance_id(new.instance_id)
+        input_json = codec.encode_value(new.input, f"input of orchestration {new.name!r}")
+        codec.to_micros(new.created_at)
+        started = codec.roundtrip_event(
+            semantics.started_event(new, codec.utc(now)), new.instance_id
+        )
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            existing = d.instances.get(new.instance_id)
+            if existing is not None and not existing.status.is_terminal:
+                raise semantics.already_exists(new.instance_id, existing.status)
+            self._create(d, new, input_json, started, now)
+
+    def _create(
+        self, d: _Data, new: NewInstance, input_json: str, started: HistoryEvent, now: datetime
+    ) -> None:
+        self._drop_activities(d, new.instance_id)
+        inst = _Instance(
+            instance_id=new.instance_id,
+            name=new.name,
+            execution_id=new.execution_id,
+            status=RuntimeStatus.PENDING,
+            created_at=codec.utc(new.created_at),
+            updated_at=now,
+            input_json=input_json,
+            parent_instance_id=new.parent_instance_id,
+            parent_task_id=new.parent_task_id,
+        )
+        d.instances[new.instance_id] = inst
+        mid = d.next_id()
+        inst.inbox[mid] = Message(mid, new.instance_id, started, now, new.execution_id)
+
+    @staticmethod
+    def _drop_activities(d: _Data, instance_id: str) -> None:
+        for work_id in [w for w, a in d.activities.items() if a.instance_id == instance_id]:
+            del d.activities[work_id]
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance row, or None."""
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(instance_id)
+            return None if inst is None else inst.record()
+
+    def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Instances matching ``query``, newest first."""
+        d = self._d()
+        with d.lock:
+            rows = [i for i in d.instances.values() if _matches(i, query)]
+            rows.sort(key=lambda i: (i.created_at, i.instance_id), reverse=True)
+            return [i.record() for i in rows[: query.limit]]
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """The current execution's history, in order (empty if unknown)."""
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(instance_id)
+            return [] if inst is None else list(inst.history)
+
+    def send(self, message: OutgoingMessage, *, now: datetime) -> None:
+        """Queue an event for an existing instance (``InstanceNotFoundError`` if none)."""
+        validate_instance_id(message.instance_id)
+        event = codec.roundtrip_event(message.event, message.instance_id)
+        visible_at = codec.utc(message.visible_at or now)
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(message.instance_id)
+            if inst is None:
+                raise InstanceNotFoundError(message.instance_id)
+            mid = d.next_id()
+            msg = Message(mid, inst.instance_id, event, visible_at, message.execution_id)
+            inst.inbox[mid] = msg
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a terminal instance and everything it owns; False if it did not exist."""
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(instance_id)
+            if inst is None:
+                return False
+            if not inst.status.is_terminal:
+                raise semantics.not_terminal(instance_id, inst.status)
+            del d.instances[instance_id]
+            self._drop_activities(d, instance_id)
+            return True
+
+    # -- worker side --------------------------------------------------------------------
+    def lock_orchestration(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> OrchestrationWorkItem | None:
+        """Lease the instance whose earliest visible message is oldest and that is free."""
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            best: tuple[datetime, int, _Instance] | None = None
+            for inst in d.instances.values():
+                if inst.lease_expires is not None and inst.lease_expires > now:
+                    continue
+                for msg in inst.inbox.values():
+                    if msg.visible_at <= now and (
+                        best is None or (msg.visible_at, msg.message_id) < best[:2]
+                    ):
+                        best = (msg.visible_at, msg.message_id, inst)
+            if best is None:
+                return None
+            inst = best[2]
+            inst.lease_owner = owner
+            inst.lease_expires = now + lease
+            messages = sorted(
+                (m for m in inst.inbox.values() if m.visible_at <= now),
+                key=lambda m: m.message_id,
+            )
+            return OrchestrationWorkItem(
+                inst.record(), list(inst.history), messages, owner, inst.lease_expires
+            )
+
+    def commit_orchestration(
+        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
+    ) -> None:
+        """Apply ``commit`` atomically and release the lease (``LeaseLostError`` if lost)."""
+        iid = item.instance.instance_id
+        p = semantics.prepare_commit(iid, item.instance.name, commit, now)
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(iid)
+            if inst is None or not _holds(inst, item):
+                raise semantics.orchestration_lease_lost(iid, item.lease_owner)
+            inst.history.extend(codec.decode_event(e) for e in p.events)
+            for task_id, name, input_json in p.activities:
+                wid = d.next_id()
+                d.activities[wid] = _Activity(
+                    wid, iid, inst.execution_id, task_id, name, input_json, now
+                )
+            for new, input_json, started in p.new_instances:
+                child = d.instances.get(new.instance_id)
+                if child is not None and not child.status.is_terminal:
+                    reply = semantics.sub_orchestration_conflict(new, child.status, now)
+                    self._enqueue(d, inst, codec.encode_event(reply, iid), now, inst.execution_id)
+                else:
+                    self._create(d, new, input_json, codec.decode_event(started), now)
+            for target, event_json, visible_us, execution_id in p.messages:
+                receiver = d.instances.get(target)
+                if receiver is not None:
+                    visible_at = codec.from_micros(visible_us)
+                    self._enqueue(d, receiver, event_json, visible_at, execution_id)
+            for mid in commit.consumed:
+                inst.inbox.pop(mid, None)
+            inst.status = commit.status
+            inst.output_json = p.output
+            inst.failure = codec.decode_failure(p.failure)
+            inst.custom_json = p.custom_status
+            inst.updated_at = now
+            inst.completed_at = now if commit.status.is_terminal else None
+            inst.lease_owner = inst.lease_expires = None
+            if commit.continue_as_new is not None:
+                inst.history = []
+                inst.execution_id = commit.continue_as_new
+                inst.status = RuntimeStatus.CONTINUED_AS_NEW
+                if p.continue_input is not None:
+                    inst.input_json = p.continue_input
+                for event_json in p.continue_events:
+                    self._enqueue(d, inst, event_json, now, commit.continue_as_new)
+
+    @staticmethod
+    def _enqueue(
+        d: _Data, inst: _Instance, event_json: str, visible_at: datetime, execution_id: str | None
+    ) -> None:
+        mid = d.next_id()
+        event = codec.decode_event(event_json)
+        inst.inbox[mid] = Message(mid, inst.instance_id, event, visible_at, execution_id)
+
+    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Release the lease without writing anything (the messages stay queued)."""
+        d = self._d()
+        with d.lock:
+            inst = d.instances.get(item.instance.instance_id)
+            if inst is not None and _holds(inst, item, check_history=False):
+                inst.lease_owner = inst.lease_expires = None
+
+    def lock_activity(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem | None:
+        """Lease the oldest queued activity whose lease is free or expired."""
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            for act in d.activities.values():
+                if act.visible_at <= now and (
+                    act.lease_expires is None or act.lease_expires <= now
+                ):
+                    act.lease_owner = owner
+                    act.lease_expires = now + lease
+                    act.attempt += 1
+                    return ActivityWorkItem(
+                        work_id=act.work_id,
+                        instance_id=act.instance_id,
+                        execution_id=act.execution_id,
+                        task_id=act.task_id,
+                        name=act.name,
+                        input=codec.decode_value(act.input_json),
+                        attempt=act.attempt,
+                        lease_owner=owner,
+                        lease_expires=act.lease_expires,
+                    )
+            return None
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """Delete the activity and queue ``result`` for its instance, atomically."""
+        event = codec.roundtrip_event(result, item.instance_id)
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            act = d.activities.get(item.work_id)
+            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+                raise semantics.activity_lease_lost(item)
+            del d.activities[item.work_id]
+            inst = d.instances.get(item.instance_id)
+            if inst is not None:
+                mid = d.next_id()
+                inst.inbox[mid] = Message(mid, item.instance_id, event, now, item.execution_id)
+
+    def abandon_activity(self, item: ActivityWorkItem) -> None:
+        """Release the activity's lease so another worker can run it."""
+        d = self._d()
+        with d.lock:
+            act = d.activities.get(item.work_id)
+            if act is not None and (act.lease_owner, act.attempt) == (
+                item.lease_owner,
+                item.attempt,
+            ):
+                act.lease_owner = act.lease_expires = None
+
+    def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
+        """Extend a running activity's lease; False if the lease was lost."""
+        until = codec.utc(until)
+        d = self._d()
+        with d.lock:
+            act = d.activities.get(item.work_id)
+            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+                return False
+            act.lease_expires = until
+            return True
+
+    def next_wake_time(self) -> datetime | None:
+        """When a lock call can next return work: the earliest visible time of a queued
+        message or activity, or its lease expiry while it is leased."""
+        d = self._d()
+        with d.lock:
+            times: list[datetime] = []
+            for inst in d.instances.values():
+                if inst.inbox:
+                    first = min(m.visible_at for m in inst.inbox.values())
+                    times.append(_later(first, inst.lease_expires))
+            times.extend(_later(a.visible_at, a.lease_expires) for a in d.activities.values())
+            return min(times, default=None)
+
+    def close(self) -> None:
+        """Drop this handle; shared data is freed with its last open handle. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._name is None:
+            return
+        with _REGISTRY_LOCK:
+            self._data.handles -= 1
+            if self._data.handles == 0 and _REGISTRY.get(self._name) is self._data:
+                del _REGISTRY[self._name]
+
+
+def _holds(inst: _Instance | None, item: OrchestrationWorkItem, check_history: bool = True) -> bool:
+    if inst is None:
+        return False
+    if (inst.lease_owner, inst.lease_expires) != (item.lease_owner, item.lease_expires):
+        return False
+    return not check_history or len(inst.history) == len(item.history)
+
+
+def _matches(inst: _Instance, q: InstanceQuery) -> bool:
+    if q.statuses is not None and inst.status not in q.statuses:
+        return False
+    if q.created_from is not None and inst.created_at < q.created_from:
+        return False
+    if q.created_to is not None and inst.created_at > q.created_to:
+        return False
+    return q.name_prefix is None or inst.name.startswith(q.name_prefix)
+
+
+def _later(visible_at: datetime, lease_expires: datetime | None) -> datetime:
+    return visible_at if lease_expires is None else max(visible_at, lease_expires)

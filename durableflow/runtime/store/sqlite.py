@@ -1,0 +1,471 @@
+"""The SQLite store: one file, WAL, one short ``BEGIN IMMEDIATE`` transaction per step.
+
+Each thread gets its own connection (workers call the store from several threads); SQLite
+serializes the writers, and WAL lets readers run alongside them. All SQL lives in
+:mod:`sqlite_sql`; opening, PRAGMAs and migrations in :mod:`sqlite_connect`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from durableflow.core.errors import InstanceNotFoundError, StoreError
+from durableflow.core.history import HistoryEvent
+from durableflow.core.ids import validate_instance_id
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store import sqlite_connect as db
+from durableflow.runtime.store import sqlite_sql as sql
+from durableflow.runtime.store.base import (
+    ActivityWorkItem,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    NewInstance,
+    OrchestrationCommit,
+    OrchestrationWorkItem,
+    OutgoingMessage,
+)
+
+_MICRO = timedelta(microseconds=1)
+
+
+class SqliteStore:
+    """The :class:`~durableflow.runtime.store.base.Store` protocol on one SQLite file.
+
+    Args:
+        path: the database file (created if missing; its directory must exist).
+        busy_timeout: seconds a writer waits for another writer before
+            :class:`~durableflow.core.errors.StoreLockedError`.
+        synchronous: SQLite's ``synchronous`` level: ``FULL`` (default: a committed step
+            survives power loss), ``EXTRA``, ``NORMAL`` (survives process crashes only;
+            faster) or ``OFF``.
+        history_cache_size: how many instances' decoded histories to keep, so that
+            locking a long-running instance reads only the events added since.
+        url: the URL this store was opened from (defaults to ``sqlite:///`` + path).
+
+    Raises:
+        StoreError: the file is not a durableflow/SQLite database (left unchanged), or
+            cannot be created.
+        StoreLockedError: another writer held the database past the busy timeout.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        busy_timeout: float = 5.0,
+        synchronous: str = "FULL",
+        history_cache_size: int = 1024,
+        url: str | None = None,
+    ) -> None:
+        level = str(synchronous).upper()
+        if level not in db.SYNCHRONOUS_LEVELS:
+            raise StoreError(
+                f"synchronous={synchronous!r} is not a SQLite synchronous level; use one of "
+                f"{', '.join(db.SYNCHRONOUS_LEVELS)}"
+            )
+        if not busy_timeout >= 0:
+            raise StoreError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
+        self.path = path
+        self.url = url or f"sqlite:///{path}"
+        self.busy_timeout = float(busy_timeout)
+        self.synchronous = level
+        self._local = threading.local()
+        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._conns_lock = threading.Lock()
+        self._closed = False
+        self._cache: OrderedDict[str, tuple[str, tuple[HistoryEvent, ...]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_size = history_cache_size
+        db.check_file(path)
+        db.initialize(self._conn(), path, self.busy_timeout)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SqliteStore:
+        """Open ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+
+        Query parameters ``busy_timeout`` (seconds) and ``synchronous`` are accepted and
+        keyword ``options`` override them.
+        """
+        rest = url.split("://", 1)[1]
+        location, _, query = rest.partition("?")
+        if not location.startswith("/"):
+            raise StoreError(
+                f"bad SQLite URL {url!r}: expected sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db (three slashes, then the path)"
+            )
+        path = unquote(location[1:])
+        merged: dict[str, Any] = dict(parse_qsl(query))
+        merged.update(options)
+        unknown = sorted(set(merged) - {"busy_timeout", "synchronous", "history_cache_size"})
+        if unknown:
+            raise StoreError(
+                f"unknown SQLite store option(s) {', '.join(unknown)} in {url!r}; accepted: "
+                "busy_timeout, synchronous, history_cache_size"
+            )
+        try:
+            kwargs: dict[str, Any] = {
+                "busy_timeout": float(merged.get("busy_timeout", 5.0)),
+                "synchronous": str(merged.get("synchronous", "FULL")),
+                "history_cache_size": int(merged.get("history_cache_size", 1024)),
+            }
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"bad SQLite store option in {url!r}: {exc}") from None
+        return cls(path, url=url, **kwargs)
+
+    # -- connections and transactions ----------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and not self._closed:
+            return conn
+        with self._conns_lock:
+            if self._closed:
+                raise semantics.closed(self.url)
+            for thread in [t for t in self._conns if not t.is_alive()]:
+                self._conns.pop(thread).close()
+            conn = db.connect(self.path, self.busy_timeout, self.synchronous)
+            self._conns[threading.current_thread()] = conn
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with db.write_transaction(self._conn(), self.path, self.busy_timeout) as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._conn()
+        except sqlite3.Error as exc:
+            raise db.translate(exc, self.path, self.busy_timeout) from None
+
+    # -- client side --------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, now: datetime) -> None:
+        """Create an instance atomically and queue its ExecutionStarted message."""
+        validate_instance_id(new.instance_id)
+        input_json = codec.encode_value(new.input, f"input of orchestration {new.name!r}")
+        now_us = codec.to_micros(now)
+        created_us = codec.to_micros(new.created_at)
+        started_event = semantics.started_event(new, codec.from_micros(now_us))
+        started = codec.encode_event(started_event, new.instance_id)
+        with self._write() as c:
+            row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+            if row is not None and not RuntimeStatus(row[0]).is_terminal:
+                raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
+            self._create(c, new, input_json, started, created_us, now_us, row is not None)
+
+    def _create(
+        self,
+        c: sqlite3.Connection,
+        new: NewInstance,
+        input_json: str,
+        started: str,
+        created_us: int,
+        now_us: int,
+        replacing: bool,
+    ) -> None:
+        iid = new.instance_id
+        if replacing:
+            for statement in (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES):
+                c.execute(statement, (iid,))
+        c.execute(
+            sql.INSERT_INSTANCE,
+            (
+                iid,
+                new.name,
+                new.execution_id,
+                created_us,
+                now_us,
+                input_json,
+                new.parent_instance_id,
+                new.parent_task_id,
+                uuid.uuid4().hex,
+                now_us,
+            ),
+        )
+        c.execute(sql.INSERT_MESSAGE, (iid, new.execution_id, now_us, started))
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance row, or None."""
+        with self._read() as c:
+            row = c.execute(sql.GET_INSTANCE, (instance_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Instances matching ``query``, newest first."""
+        statement, params = sql.list_instances(query)
+        with self._read() as c:
+            return [_record(r) for r in c.execute(statement, params)]
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """The current execution's history, in order (empty if unknown)."""
+        with self._read() as c:
+            rows = c.execute(sql.HISTORY_FROM, (instance_id, 0)).fetchall()
+        return [codec.decode_event(r[0]) for r in rows]
+
+    def send(self, message: OutgoingMessage, *, now: datetime) -> None:
+        """Queue an event for an existing instance (``InstanceNotFoundError`` if none)."""
+        iid = validate_instance_id(message.instance_id)
+        event = codec.encode_event(message.event, iid)
+        visible_us = codec.to_micros(message.visible_at or now)
+        with self._write() as c:
+            cur = c.execute(
+                sql.INSERT_MESSAGE_IF_EXISTS, (message.execution_id, visible_us, event, iid)
+            )
+            if cur.rowcount == 0:
+                raise InstanceNotFoundError(iid)
+            c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": visible_us, "iid": iid})
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a terminal instance and everything it owns; False if it did not exist."""
+        with self._write() as c:
+            row = c.execute(sql.GET_STATUS, (instance_id,)).fetchone()
+            if row is None:
+                return False
+            status = RuntimeStatus(row[0])
+            if not status.is_terminal:
+                raise semantics.not_terminal(instance_id, status)
+            for statement in (
+                sql.DELETE_HISTORY,
+                sql.DELETE_MESSAGES,
+                sql.DELETE_ACTIVITIES,
+                sql.DELETE_INSTANCE,
+            ):
+                c.execute(statement, (instance_id,))
+        with self._cache_lock:
+            self._cache.pop(instance_id, None)
+        return True
+
+    # -- worker side --------------------------------------------------------------------
+    def lock_orchestration(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> OrchestrationWorkItem | None:
+        """Lease the free instance whose earliest visible message is oldest."""
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        with self._write() as c:
+            row = c.execute(
+                sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
+            ).fetchone()
+            if row is None:
+                return None
+            iid, epoch, history_len = row[0], row[13], row[14]
+            history = self._history(c, iid, epoch, history_len)
+            messages = [
+                Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+                for mid, xid, vis, ev in c.execute(sql.VISIBLE_MESSAGES, (iid, now_us))
+            ]
+        return OrchestrationWorkItem(
+            _record(row), history, messages, owner, codec.from_micros(expires_us)
+        )
+
+    def _history(
+        self, c: sqlite3.Connection, iid: str, epoch: str, length: int
+    ) -> list[HistoryEvent]:
+        with self._cache_lock:
+            cached = self._cache.get(iid)
+        known: Sequence[HistoryEvent] = ()
+        if cached is not None and cached[0] == epoch and len(cached[1]) <= length:
+            known = cached[1]
+        rows = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
+        events = (*known, *(codec.decode_event(r[0]) for r in rows))
+        if len(events) != length:  # only if the cache was somehow wrong: read it all
+            events = tuple(codec.decode_event(r[0]) for r in c.execute(sql.HISTORY_FROM, (iid, 0)))
+        if self._cache_size > 0:
+            with self._cache_lock:
+                self._cache[iid] = (epoch, events)
+                self._cache.move_to_end(iid)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return list(events)
+
+    def commit_orchestration(
+        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
+    ) -> None:
+        """Apply ``commit`` in one transaction and release the lease."""
+        iid = item.instance.instance_id
+        p = semantics.prepare_commit(iid, item.instance.name, commit, now)
+        now_us = codec.to_micros(now)
+        now = codec.from_micros(now_us)
+        with self._write() as c:
+            row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
+            held = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
+            if row is None or tuple(row[:3]) != held:
+                raise semantics.orchestration_lease_lost(iid, item.lease_owner)
+            execution_id: str = row[3]
+            base = len(item.history)
+            c.executemany(
+                sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)]
+            )
+            c.executemany(
+                sql.INSERT_ACTIVITY,
+                [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities],
+            )
+            for new, input_json, started in p.new_instances:
+                self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)
+            c.executemany(
+                sql.INSERT_MESSAGE_IF_EXISTS,
+                [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
+            )
+            c.executemany(
+                sql.LOWER_NEXT_VISIBLE,
+                [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
+            )
+            c.executemany(sql.DELETE_MESSAGE, [(mid, iid) for mid in commit.consumed])
+            completed = now_us if commit.status.is_terminal else None
+            c.execute(
+                sql.FINISH_STEP,
+                (
+                    commit.status.value,
+                    p.output,
+                    p.failure,
+                    p.custom_status,
+                    now_us,
+                    completed,
+                    base + len(p.events),
+                    iid,
+                ),
+            )
+            if commit.continue_as_new is not None:
+                new_xid = commit.continue_as_new
+                c.execute(sql.DELETE_HISTORY, (iid,))
+                c.execute(
+                    sql.CONTINUE_AS_NEW,
+                    (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
+                )
+                c.executemany(
+                    sql.INSERT_MESSAGE, [(iid, new_xid, now_us, ev) for ev in p.continue_events]
+                )
+            c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
+
+    def _start_child(
+        self,
+        c: sqlite3.Connection,
+        parent_id: str,
+        parent_xid: str,
+        new: NewInstance,
+        input_json: str,
+        started: str,
+        now: datetime,
+        now_us: int,
+    ) -> None:
+        row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+        if row is not None and not RuntimeStatus(row[0]).is_terminal:
+            reply = semantics.sub_orchestration_conflict(new, RuntimeStatus(row[0]), now)
+            event = codec.encode_event(reply, parent_id)
+            c.execute(sql.INSERT_MESSAGE, (parent_id, parent_xid, now_us, event))
+            return
+        created_us = codec.to_micros(new.created_at)
+        self._create(c, new, input_json, started, created_us, now_us, row is not None)
+
+    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Release the lease without writing anything (the messages stay queued)."""
+        expires_us = codec.to_micros(item.lease_expires)
+        with self._write() as c:
+            c.execute(sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, expires_us))
+
+    def lock_activity(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem | None:
+        """Lease the oldest queued activity whose lease is free or expired."""
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        with self._write() as c:
+            row = c.execute(
+                sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us}
+            ).fetchone()
+        if row is None:
+            return None
+        work_id, iid, xid, task_id, name, input_json, attempt = row
+        return ActivityWorkItem(
+            work_id=work_id,
+            instance_id=iid,
+            execution_id=xid,
+            task_id=task_id,
+            name=name,
+            input=codec.decode_value(input_json),
+            attempt=attempt,
+            lease_owner=owner,
+            lease_expires=codec.from_micros(expires_us),
+        )
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """Delete the activity and queue ``result`` for its instance, in one transaction."""
+        event = codec.encode_event(result, item.instance_id)
+        now_us = codec.to_micros(now)
+        lease = (item.work_id, item.lease_owner, item.attempt)
+        with self._write() as c:
+            if c.execute(sql.DELETE_LEASED_ACTIVITY, lease).rowcount == 0:
+                raise semantics.activity_lease_lost(item)
+            c.execute(
+                sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
+            )
+            c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
+
+    def abandon_activity(self, item: ActivityWorkItem) -> None:
+        """Release the activity's lease so another worker can run it."""
+        with self._write() as c:
+            c.execute(sql.RELEASE_ACTIVITY, (item.work_id, item.lease_owner, item.attempt))
+
+    def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
+        """Extend a running activity's lease; False if the lease was lost."""
+        until_us = codec.to_micros(until)
+        with self._write() as c:
+            cur = c.execute(
+                sql.RENEW_ACTIVITY, (until_us, item.work_id, item.lease_owner, item.attempt)
+            )
+            return cur.rowcount == 1
+
+    def next_wake_time(self) -> datetime | None:
+        """When a lock call can next return work: the earliest visible time of a queued
+        message or activity, or its lease expiry while it is leased."""
+        with self._read() as c:
+            candidates = [
+                c.execute(statement).fetchone()
+                for statement in (
+                    sql.NEXT_FREE_INSTANCE,
+                    sql.NEXT_LEASED_INSTANCE,
+                    sql.NEXT_FREE_ACTIVITY,
+                    sql.NEXT_LEASED_ACTIVITY,
+                )
+            ]
+        times = [r[0] for r in candidates if r is not None and r[0] is not None]
+        return codec.from_micros(min(times)) if times else None
+
+    def close(self) -> None:
+        """Close every thread's connection. Idempotent."""
+        with self._conns_lock:
+            self._closed = True
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+
+
+def _record(row: Sequence[Any]) -> InstanceRecord:
+    return InstanceRecord(
+        instance_id=row[0],
+        name=row[1],
+        execution_id=row[2],
+        status=RuntimeStatus(row[3]),
+        created_at=codec.from_micros(row[4]),
+        updated_at=codec.from_micros(row[5]),
+        completed_at=codec.opt_from_micros(row[6]),
+        input=codec.decode_value(row[7]),
+        output=codec.decode_value(row[8]),
+        failure=codec.decode_failure(row[9]),
+        custom_status=codec.decode_value(row[10]),
+        parent_instance_id=row[11],
+        parent_task_id=row[12],
+    )

@@ -1,0 +1,193 @@
+"""Opening SQLite files for the store: validation, PRAGMAs, migrations, error translation.
+
+Opening never modifies a file that is not already a durableflow database (or empty): the
+header is checked from raw bytes and the schema is inspected over a read-only connection
+before the first read-write connection is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from durableflow.core.errors import StoreError, StoreLockedError
+from durableflow.runtime.store import sqlite_sql as sql
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL", "OFF")
+_LOCKED_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_NOT_A_DB_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
+def not_a_database(path: str, detail: str) -> StoreError:
+    """The error for a file that is not (or no longer) a usable durableflow database."""
+    return StoreError(
+        f"{path} is not a durableflow/SQLite database ({detail}); it was left unchanged. "
+        "Point the store at a new file or at a database durableflow created"
+    )
+
+
+def translate(exc: sqlite3.Error, path: str, busy_timeout: float) -> StoreError:
+    """Turn a sqlite3 exception into the store's error types, with a message that helps."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF  # extended result codes carry the primary code in the low byte
+    text = str(exc)
+    if code in _LOCKED_CODES or "locked" in text or "busy" in text:
+        return StoreLockedError(
+            f"database is locked by another writer for longer than the busy timeout of "
+            f"{busy_timeout:g}s: {path} ({text}). Another process or connection holds a "
+            "write transaction open; let it finish, or open the store with a longer "
+            "busy_timeout"
+        )
+    if code in _NOT_A_DB_CODES or "not a database" in text or "malformed" in text:
+        return not_a_database(path, text)
+    return StoreError(f"SQLite error on {path}: {text}")
+
+
+def check_file(path: str) -> None:
+    """Refuse, without touching it, a path that cannot hold a durableflow database."""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        raise StoreError(
+            f"sqlite store path {path!r} is not a file path; each worker thread needs the "
+            "same database, so use a file (sqlite:///path.db) or memory:// for tests"
+        )
+    if os.path.isdir(path):
+        raise StoreError(f"{path} is a directory; the sqlite store needs a file path")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise StoreError(
+            f"cannot create {path}: directory {parent} does not exist; create it first"
+        )
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+    if header != SQLITE_HEADER:
+        raise not_a_database(path, "it does not start with the SQLite file header")
+    _check_schema_read_only(path)
+
+
+def _check_schema_read_only(path: str) -> None:
+    uri = "file:" + _uri_path(path) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    try:
+        app_id = conn.execute(sql.APPLICATION_ID_QUERY).fetchone()[0]
+        tables = [r[0] for r in conn.execute(sql.TABLE_NAMES)]
+    except sqlite3.DatabaseError as exc:
+        raise not_a_database(path, str(exc)) from None
+    finally:
+        conn.close()
+    if app_id != sql.APPLICATION_ID and tables:
+        raise not_a_database(
+            path,
+            f"it is an SQLite database of another application: tables {', '.join(tables)} "
+            f"and application_id {app_id}",
+        )
+
+
+def _uri_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(os.path.abspath(path))
+
+
+def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
+    """A read-write connection with the per-connection PRAGMAs set."""
+    try:
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; sqlite3's implicit
+        # BEGIN (DEFERRED) would upgrade to a write lock mid-transaction and fail with
+        # SQLITE_BUSY without waiting. check_same_thread=False only so close() can run
+        # from any thread; each connection is used by one thread at a time.
+        conn = sqlite3.connect(
+            path,
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
+        # Why: wait up to the busy timeout for another writer instead of failing at once.
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        # Why: FULL fsyncs the WAL at every commit, so a committed step survives power
+        # loss, not just a process crash (docs/storage.md explains the choice).
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    except sqlite3.Error as exc:
+        raise translate(exc, path, busy_timeout) from None
+    return conn
+
+
+def initialize(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
+    """Switch the file to WAL and apply pending migrations (idempotent)."""
+    try:
+        # Why: WAL lets readers (clients polling status) run alongside the one writer,
+        # and a commit is one sequential append; the mode is stored in the file.
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("%s: SQLite refused WAL mode (got %s); using it anyway", path, mode)
+        # Why: after a checkpoint, shrink the WAL back to 64 MiB instead of keeping its
+        # peak size on disk forever.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+        with write_transaction(conn, path, busy_timeout):
+            _migrate(conn, path)
+    except sqlite3.Error as exc:
+        raise translate(exc, path, busy_timeout) from None
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    conn.execute(sql.CREATE_MIGRATIONS)
+    applied = {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)}
+    known = {name for name, _ in sql.MIGRATIONS}
+    unknown = sorted(applied - known)
+    if unknown:
+        raise StoreError(
+            f"{path} was migrated by a newer durableflow (unknown migrations: "
+            f"{', '.join(unknown)}); upgrade durableflow to open it"
+        )
+    for name, statements in sql.MIGRATIONS:
+        if name in applied:
+            continue
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(sql.RECORD_MIGRATION, (name, datetime.now(UTC).isoformat()))
+        log.info("%s: applied migration %s", path, name)
+
+
+@contextmanager
+def write_transaction(
+    conn: sqlite3.Connection, path: str, busy_timeout: float
+) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+    IMMEDIATE takes the write lock up front, so a writer waits (up to the busy timeout)
+    at BEGIN instead of failing later when a read would have to upgrade to a write.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise translate(exc, path, busy_timeout) from None
+    try:
+        yield conn
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, path, busy_timeout) from exc
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise translate(exc, path, busy_timeout) from None

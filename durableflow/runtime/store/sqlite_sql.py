@@ -1,0 +1,212 @@
+"""Every SQL statement of the SQLite backend, and its schema migrations.
+
+Times are integer microseconds since the Unix epoch (UTC) so they compare and sort as
+integers; payloads and events are JSON text. A PostgreSQL backend gets its own module of
+this shape (``FOR UPDATE SKIP LOCKED`` where this one relies on SQLite's single writer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durableflow.runtime.store import codec
+from durableflow.runtime.store.base import InstanceQuery
+
+# "DFLW": marks a file as a durableflow database, so we never adopt someone else's.
+APPLICATION_ID = 0x44464C57
+
+# Named migrations, applied in order, each recorded in `migrations` (sqlite-utils style).
+# Never edit a published migration: append a new one.
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "0001_initial",
+        [
+            f"PRAGMA application_id = {APPLICATION_ID}",
+            # next_visible_at caches MIN(messages.visible_at) for the instance so that
+            # finding work is one index range scan over instances, however many messages
+            # are queued; history_len makes the commit's "history unchanged" check O(1);
+            # history_epoch changes whenever the history is reset (new start, continue as
+            # new) so cached histories can be validated cheaply.
+            """CREATE TABLE IF NOT EXISTS instances (
+                instance_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                execution_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                completed_at INTEGER,
+                input TEXT,
+                output TEXT,
+                failure TEXT,
+                custom_status TEXT,
+                parent_instance_id TEXT,
+                parent_task_id INTEGER,
+                history_epoch TEXT NOT NULL,
+                history_len INTEGER NOT NULL DEFAULT 0,
+                next_visible_at INTEGER,
+                lease_owner TEXT,
+                lease_expires INTEGER
+            )""",
+            "CREATE INDEX IF NOT EXISTS instances_ready ON instances (next_visible_at)",
+            "CREATE INDEX IF NOT EXISTS instances_leased ON instances (lease_expires)",
+            "CREATE INDEX IF NOT EXISTS instances_created ON instances (created_at)",
+            "CREATE INDEX IF NOT EXISTS instances_status ON instances (status, created_at)",
+            """CREATE TABLE IF NOT EXISTS history (
+                instance_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                PRIMARY KEY (instance_id, seq)
+            ) WITHOUT ROWID""",
+            # AUTOINCREMENT: message ids are never reused, so "ordered by message id" is
+            # arrival order and a stale id can never name a newer message.
+            """CREATE TABLE IF NOT EXISTS messages (
+                message_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                instance_id TEXT NOT NULL,
+                execution_id TEXT,
+                visible_at INTEGER NOT NULL,
+                event TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS messages_inbox ON messages (instance_id, visible_at)",
+            """CREATE TABLE IF NOT EXISTS activities (
+                work_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                instance_id TEXT NOT NULL,
+                execution_id TEXT NOT NULL,
+                task_id INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                input TEXT NOT NULL,
+                visible_at INTEGER NOT NULL,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                lease_owner TEXT,
+                lease_expires INTEGER
+            )""",
+            (
+                "CREATE INDEX IF NOT EXISTS activities_leased "
+                "ON activities (lease_expires, visible_at)"
+            ),
+            "CREATE INDEX IF NOT EXISTS activities_instance ON activities (instance_id)",
+        ],
+    ),
+]
+
+CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+)"""
+APPLIED_MIGRATIONS = "SELECT name FROM migrations"
+RECORD_MIGRATION = "INSERT INTO migrations (name, applied_at) VALUES (?, ?)"
+
+APPLICATION_ID_QUERY = "PRAGMA application_id"
+TABLE_NAMES = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+
+# -- instances -----------------------------------------------------------------------------
+ROW_COLUMNS = (
+    "instance_id, name, execution_id, status, created_at, updated_at, completed_at, input, "
+    "output, failure, custom_status, parent_instance_id, parent_task_id, history_epoch, "
+    "history_len"
+)
+GET_INSTANCE = f"SELECT {ROW_COLUMNS} FROM instances WHERE instance_id = ?"
+GET_STATUS = "SELECT status FROM instances WHERE instance_id = ?"
+GET_LEASE = (
+    "SELECT lease_owner, lease_expires, history_len, execution_id FROM instances "
+    "WHERE instance_id = ?"
+)
+INSERT_INSTANCE = """INSERT OR REPLACE INTO instances (
+    instance_id, name, execution_id, status, created_at, updated_at, input,
+    parent_instance_id, parent_task_id, history_epoch, history_len, next_visible_at
+) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, 0, ?)"""
+DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = ?"
+
+LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
+WHERE instance_id = (
+    SELECT instance_id FROM instances
+    WHERE next_visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
+    ORDER BY next_visible_at LIMIT 1
+)
+RETURNING {ROW_COLUMNS}"""
+
+FINISH_STEP = """UPDATE instances SET
+    status = ?, output = ?, failure = ?, custom_status = ?, updated_at = ?, completed_at = ?,
+    history_len = ?, lease_owner = NULL, lease_expires = NULL
+WHERE instance_id = ?"""
+CONTINUE_AS_NEW = """UPDATE instances SET
+    execution_id = ?, history_epoch = ?, history_len = 0, status = 'CONTINUED_AS_NEW',
+    input = CASE WHEN ? THEN ? ELSE input END
+WHERE instance_id = ?"""
+RELEASE_LEASE = """UPDATE instances SET lease_owner = NULL, lease_expires = NULL
+WHERE instance_id = ? AND lease_owner = ? AND lease_expires = ?"""
+REFRESH_NEXT_VISIBLE = """UPDATE instances SET next_visible_at =
+    (SELECT MIN(visible_at) FROM messages WHERE messages.instance_id = instances.instance_id)
+WHERE instance_id = ?"""
+LOWER_NEXT_VISIBLE = """UPDATE instances
+SET next_visible_at = MIN(COALESCE(next_visible_at, :visible), :visible)
+WHERE instance_id = :iid"""
+
+# -- history -------------------------------------------------------------------------------
+HISTORY_FROM = "SELECT event FROM history WHERE instance_id = ? AND seq >= ? ORDER BY seq"
+APPEND_HISTORY = "INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)"
+DELETE_HISTORY = "DELETE FROM history WHERE instance_id = ?"
+
+# -- messages ------------------------------------------------------------------------------
+INSERT_MESSAGE = """INSERT INTO messages (instance_id, execution_id, visible_at, event)
+VALUES (?, ?, ?, ?)"""
+# Events for instances that do not exist are dropped: the SELECT yields no row for them.
+INSERT_MESSAGE_IF_EXISTS = """INSERT INTO messages (instance_id, execution_id, visible_at, event)
+SELECT instance_id, ?, ?, ? FROM instances WHERE instance_id = ?"""
+VISIBLE_MESSAGES = """SELECT message_id, execution_id, visible_at, event FROM messages
+WHERE instance_id = ? AND visible_at <= ? ORDER BY message_id"""
+DELETE_MESSAGE = "DELETE FROM messages WHERE message_id = ? AND instance_id = ?"
+DELETE_MESSAGES = "DELETE FROM messages WHERE instance_id = ?"
+
+# -- activities ----------------------------------------------------------------------------
+INSERT_ACTIVITY = """INSERT INTO activities
+    (instance_id, execution_id, task_id, name, input, visible_at) VALUES (?, ?, ?, ?, ?, ?)"""
+LOCK_ACTIVITY = """UPDATE activities
+SET lease_owner = :owner, lease_expires = :expires, attempt = attempt + 1
+WHERE work_id = (
+    SELECT work_id FROM activities
+    WHERE visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
+    ORDER BY work_id LIMIT 1
+)
+RETURNING work_id, instance_id, execution_id, task_id, name, input, attempt"""
+DELETE_LEASED_ACTIVITY = """DELETE FROM activities
+WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+RELEASE_ACTIVITY = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
+WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+RENEW_ACTIVITY = """UPDATE activities SET lease_expires = ?
+WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+DELETE_ACTIVITIES = "DELETE FROM activities WHERE instance_id = ?"
+
+# -- wake-up time --------------------------------------------------------------------------
+# Free work is ready at its visible time; leased work no earlier than its lease expiry.
+NEXT_FREE_INSTANCE = """SELECT next_visible_at FROM instances
+WHERE next_visible_at IS NOT NULL AND lease_expires IS NULL ORDER BY next_visible_at LIMIT 1"""
+NEXT_LEASED_INSTANCE = """SELECT MIN(MAX(next_visible_at, lease_expires)) FROM instances
+WHERE lease_expires IS NOT NULL AND next_visible_at IS NOT NULL"""
+NEXT_FREE_ACTIVITY = """SELECT MIN(visible_at) FROM activities WHERE lease_expires IS NULL"""
+NEXT_LEASED_ACTIVITY = """SELECT MIN(MAX(visible_at, lease_expires)) FROM activities
+WHERE lease_expires IS NOT NULL"""
+
+
+def list_instances(query: InstanceQuery) -> tuple[str, list[Any]]:
+    """The SELECT for :meth:`Store.list_instances` and its parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.statuses is not None:
+        statuses = sorted(s.value for s in query.statuses)
+        where.append(f"status IN ({', '.join('?' * len(statuses))})" if statuses else "0")
+        params.extend(statuses)
+    if query.created_from is not None:
+        where.append("created_at >= ?")
+        params.append(codec.to_micros(query.created_from))
+    if query.created_to is not None:
+        where.append("created_at <= ?")
+        params.append(codec.to_micros(query.created_to))
+    if query.name_prefix is not None:
+        where.append("substr(name, 1, ?) = ?")
+        params.extend([len(query.name_prefix), query.name_prefix])
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = (
+        f"SELECT {ROW_COLUMNS} FROM instances{clause} "
+        "ORDER BY created_at DESC, instance_id DESC LIMIT ?"
+    )
+    return sql, [*params, query.limit]
