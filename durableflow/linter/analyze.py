@@ -7,6 +7,7 @@ modules that define them with those functions as extra roots.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from durableflow.linter.rules import ALL_RULES, Edit, Hit, Rule, RuleContext
 from durableflow.linter.suppress import parse_suppressions
 
 __all__ = ["Analysis", "analyze_source", "syntax_error_finding"]
+
+_ONLY_AST = ast.PyCF_ONLY_AST
 
 
 @dataclass(slots=True)
@@ -39,13 +42,23 @@ class Analysis:
     module: cst.Module | None = None
 
 
-def syntax_error_finding(exc: Exception) -> RawFinding:
-    """The DUR000 finding for a module that failed to parse."""
+def syntax_error_finding(exc: Exception, source: str | None = None) -> RawFinding:
+    """The DUR000 finding for a module that failed to parse.
+
+    The position comes from CPython's own parser when it also rejects the source (its line and
+    column are the ones users know from tracebacks), else from LibCST's error.
+    """
+    line, column, detail = 1, 1, f"{type(exc).__name__}: {exc}"
     if isinstance(exc, cst.ParserSyntaxError):
-        line, column = exc.raw_line, exc.raw_column + 1
-        detail = exc.message
-    else:
-        line, column, detail = 1, 1, f"{type(exc).__name__}: {exc}"
+        line, column, detail = exc.raw_line, exc.raw_column + 1, exc.message
+    if source is not None:
+        try:
+            compile(source, "<module>", "exec", dont_inherit=True, flags=_ONLY_AST)
+        except SyntaxError as error:
+            line, column = error.lineno or line, error.offset or column
+            detail = error.msg
+        except (ValueError, RecursionError, MemoryError):
+            pass
     message = f"file does not parse ({detail.strip()}); nothing in it was checked"
     return RawFinding("DUR000", message, Span(line, column, line, column))
 
@@ -97,7 +110,7 @@ def analyze_source(
     try:
         module = cst.parse_module(source)
     except Exception as exc:
-        finding = syntax_error_finding(exc)
+        finding = syntax_error_finding(exc, source)
         found = (finding,) if config.enabled("DUR000") else ()
         return Analysis(ModuleResult(path, module_name, (), (), found))
     info = build_module_info(module, module_name, is_package, source)
