@@ -7,7 +7,7 @@ import importlib
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,13 @@ def register(sub: Any) -> None:
     p.add_argument("app", metavar="APP", help="the App to run, as module:attribute")
     p.add_argument("--activity-concurrency", type=int, default=4, metavar="N")
     p.add_argument("--graphs", metavar="DIR", help="also run every compiled *.json graph in DIR")
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="work-item lease; a killed worker's work is retried after this long",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = _cmd(sub, "start", "Start an instance of orchestrator NAME; prints its instance id.")
@@ -126,9 +133,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     if args.graphs:
         _register_graphs(app, Path(args.graphs))
-    worker = Worker(app, open_store(args.store), activity_concurrency=args.activity_concurrency)
-    print(f"durable worker {worker.owner} running {args.app} on {args.store}", flush=True)
-    worker.run_forever()
+    worker = Worker(
+        app,
+        open_store(args.store),
+        activity_concurrency=args.activity_concurrency,
+        lease=timedelta(seconds=args.lease),
+    )
+    worker.run_forever(
+        on_ready=lambda: print(
+            f"durable worker {worker.owner} running {args.app} on {args.store}", flush=True
+        )
+    )
     return 0
 
 

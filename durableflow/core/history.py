@@ -314,8 +314,11 @@ class HistoryDocument:
         if not isinstance(events_raw, list):
             raise HistoryFormatError(f'{source}: "events" must be a list')
         events = [event_from_dict(e, f"{source}: events[{i}]") for i, e in enumerate(events_raw)]
-        if not events or not isinstance(events[0], ExecutionStarted):
-            raise HistoryFormatError(f"{source}: events[0] must be ExecutionStarted")
+        if not any(isinstance(e, ExecutionStarted) for e in events[:2]):
+            raise HistoryFormatError(
+                f"{source}: the history must open with ExecutionStarted "
+                "(optionally after one OrchestratorStarted)"
+            )
         instance_id = doc.get("instance_id")
         name = doc.get("name")
         if not isinstance(instance_id, str) or not isinstance(name, str):

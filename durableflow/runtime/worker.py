@@ -19,9 +19,11 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -45,6 +47,17 @@ from durableflow.runtime.store.base import (
 log = logging.getLogger("durableflow.worker")
 
 
+@dataclass(frozen=True, slots=True)
+class StepTrace:
+    """One orchestration step as a worker ran it (monotonic nanoseconds, system-wide)."""
+
+    instance_id: str
+    owner: str
+    started_ns: int
+    ended_ns: int
+    committed: bool
+
+
 class Worker:
     """Runs orchestrations and activities of ``app`` from ``store``.
 
@@ -57,6 +70,8 @@ class Worker:
         poll_interval: seconds to sleep when there is no work (woken early by ``wake()``).
         cache_size: live orchestrator generators kept between steps.
         owner: this worker's lease owner name (default: host:pid:random).
+        on_step: called after every orchestration step with a :class:`StepTrace`
+            (observability; tests use it to prove two workers never overlap on a step).
     """
 
     def __init__(
@@ -70,6 +85,7 @@ class Worker:
         poll_interval: float = 0.05,
         cache_size: int = 1024,
         owner: str | None = None,
+        on_step: Callable[[StepTrace], None] | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -87,6 +103,7 @@ class Worker:
         self._running: dict[int, ActivityWorkItem] = {}
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
+        self._on_step = on_step
         subscribe = getattr(self.clock, "subscribe", None)
         if subscribe is not None:
             subscribe(self._orch_wake)
@@ -123,8 +140,11 @@ class Worker:
         self._orch_wake.set()
         self._act_wake.set()
 
-    def run_forever(self) -> None:
-        """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until SIGINT or SIGTERM, then shut down gracefully.
+
+        ``on_ready`` is called once the signal handlers are installed and work has started.
+        """
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             log.info("received signal %d, finishing in-flight work", signum)
@@ -134,6 +154,8 @@ class Worker:
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
+            if on_ready is not None:
+                on_ready()
             while not self._stop.wait(0.5):
                 pass
             self.stop()
@@ -166,8 +188,11 @@ class Worker:
         item = self.store.lock_orchestration(self.owner, now=now, lease=self.lease)
         if item is None:
             return False
+        began = time.monotonic_ns()
+        committed = False
         try:
             self._step(item)
+            committed = True
         except LeaseLostError:
             self._evict(item.instance.instance_id)
             log.warning("lost the lease on %s; another worker owns it", item.instance.instance_id)
@@ -175,6 +200,13 @@ class Worker:
             self._evict(item.instance.instance_id)
             self.store.abandon_orchestration(item)
             raise
+        finally:
+            if self._on_step is not None:
+                self._on_step(
+                    StepTrace(
+                        item.instance.instance_id, self.owner, began, time.monotonic_ns(), committed
+                    )
+                )
         return True
 
     def _step(self, item: OrchestrationWorkItem) -> None:

@@ -1,0 +1,7 @@
+"""``python -m durableflow.cli`` runs the ``durable`` command."""
+
+import sys
+
+from durableflow.cli import main
+
+sys.exit(main())
