@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import durableflow as df
@@ -19,11 +20,12 @@ def cleanup(batch: int) -> int:
 
 @app.orchestrator
 def nightly_cleanup(ctx: df.OrchestrationContext, batches: int) -> Any:
-    """Clean ``batches`` batches one after another."""
+    """Clean ``batches`` batches one after another, pausing a minute between them."""
     removed = 0
     for batch in range(batches):
         count = yield ctx.call_activity(cleanup, batch)
         removed += count
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=1))
     return removed
 
 
@@ -36,13 +38,18 @@ def start_singleton(client: df.Client, batches: int) -> str | None:
 
 
 def main(store: str = "sqlite:///demo-out/singleton.db") -> Any:
-    """Start the singleton twice while it runs (second is refused), then again after."""
-    with df.Runtime(app, store) as rt:
+    """Start the singleton twice while it runs (second is refused), then again after.
+
+    A fake clock skips the one-minute pauses.
+    """
+    from durableflow.testing.drive import drive_to_completion
+
+    with df.Runtime(app, store, clock=df.FakeClock()) as rt:
         first = start_singleton(rt.client, 3)
         second = start_singleton(rt.client, 3)
-        output = rt.client.wait_for_completion(JOB_ID, timeout=30).output
+        output = drive_to_completion(rt, JOB_ID).output
         third = start_singleton(rt.client, 1)
-        rerun = rt.client.wait_for_completion(JOB_ID, timeout=30).output
+        rerun = drive_to_completion(rt, JOB_ID).output
         return {
             "first": first,
             "second_refused": second is None,

@@ -104,6 +104,8 @@ class Worker:
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         subscribe = getattr(self.clock, "subscribe", None)
         if subscribe is not None:
             subscribe(self._orch_wake)
@@ -134,6 +136,15 @@ class Worker:
         for t in self._threads:
             t.join(timeout)
         self._threads = []
+
+    def is_idle(self) -> bool:
+        """True when no step or activity is being locked, run or committed right now."""
+        with self._busy_lock:
+            return self._busy == 0
+
+    def _enter_busy(self, delta: int) -> None:
+        with self._busy_lock:
+            self._busy += delta
 
     def wake(self) -> None:
         """Look for work now instead of after the poll interval."""
@@ -184,6 +195,13 @@ class Worker:
 
     def run_one_orchestration_step(self) -> bool:
         """Lock, run and commit one orchestration step; False if there was no work."""
+        self._enter_busy(1)
+        try:
+            return self._run_one_orchestration_step()
+        finally:
+            self._enter_busy(-1)
+
+    def _run_one_orchestration_step(self) -> bool:
         now = self.clock.now()
         item = self.store.lock_orchestration(self.owner, now=now, lease=self.lease)
         if item is None:
@@ -301,6 +319,13 @@ class Worker:
 
     def run_one_activity(self) -> bool:
         """Lock, run and complete one activity; False if there was no work."""
+        self._enter_busy(1)
+        try:
+            return self._run_one_activity()
+        finally:
+            self._enter_busy(-1)
+
+    def _run_one_activity(self) -> bool:
         item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
         if item is None:
             return False

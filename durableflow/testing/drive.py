@@ -16,7 +16,7 @@ def drive_to_completion(
 ) -> OrchestrationState:
     """Run ``instance_id`` to a terminal state, advancing ``rt.clock`` to each due timer.
 
-    Whenever nothing is due now, the fake clock jumps to the earliest queued message or
+    Whenever nothing is due now and the worker is idle, the fake clock jumps to the earliest queued message or
     activity, so a 72-hour timer fires at once. Raises ``WaitTimeoutError`` after
     ``timeout`` real seconds (for example when the instance waits for an event nobody sends).
     """
@@ -31,9 +31,13 @@ def drive_to_completion(
             raise InstanceNotFoundError(instance_id)
         if state.runtime_status.is_terminal:
             return state
+        # Jump only while the worker is idle: a running activity's lease must not expire
+        # under it just because the fake clock moved.
         wake = rt.store.next_wake_time()
-        if wake is not None and wake > clock.now():
-            clock.advance(wake - clock.now())
+        if wake is not None and wake > clock.now() and rt.worker.is_idle():
+            wake = rt.store.next_wake_time()
+            if wake is not None and wake > clock.now():
+                clock.advance(wake - clock.now())
         if time.monotonic() > deadline:
             raise WaitTimeoutError(
                 f"instance {instance_id!r} is still {state.runtime_status.value} after {timeout}s"
