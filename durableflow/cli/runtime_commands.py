@@ -148,10 +148,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _register_graphs(app: App, folder: Path) -> None:
-    from durableflow.ir import load_graph  # type: ignore[attr-defined]
+    from durableflow.ir import load_graph
 
     for path in sorted(folder.glob("*.json")):
-        app.register_graph(load_graph(path.read_text()))
+        app.register_graph(load_graph(str(path)))
 
 
 def cmd_start(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar
 
 from durableflow.core.errors import OrchestratorDefinitionError, UnknownFunctionError
 
@@ -43,10 +43,6 @@ class App:
         self.graphs: dict[str, NamedGraph] = {}
         self._names: dict[int, str] = {}
 
-    @overload
-    def orchestrator(self, fn: F, /) -> F: ...
-    @overload
-    def orchestrator(self, *, name: str | None = None) -> Callable[[F], F]: ...
     def orchestrator(self, fn: Any = None, /, *, name: str | None = None) -> Any:
         """Register a generator function ``(ctx, input)`` as an orchestrator."""
 
@@ -61,10 +57,6 @@ class App:
 
         return register(fn) if fn is not None else register
 
-    @overload
-    def activity(self, fn: F, /) -> F: ...
-    @overload
-    def activity(self, *, name: str | None = None) -> Callable[[F], F]: ...
     def activity(self, fn: Any = None, /, *, name: str | None = None) -> Any:
         """Register a function ``(input) -> result`` as an activity."""
 

@@ -16,8 +16,8 @@ def drive_to_completion(
 ) -> OrchestrationState:
     """Run ``instance_id`` to a terminal state, advancing ``rt.clock`` to each due timer.
 
-    Whenever nothing is due now and the worker is idle, the fake clock jumps to the earliest queued message or
-    activity, so a 72-hour timer fires at once. Raises ``WaitTimeoutError`` after
+    Whenever nothing is due now and the worker is idle, the fake clock jumps to the earliest
+    queued message or activity, so a 72-hour timer fires at once. Raises ``WaitTimeoutError`` after
     ``timeout`` real seconds (for example when the instance waits for an event nobody sends).
     """
     clock = rt.clock
