@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from durableflow.runtime.store import SqliteStore, Store
-from tests.runtime.store_contract import StoreContract
+from durableflow.core.errors import InstanceAlreadyExistsError, StoreError, StoreLockedError
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import (
+    InstanceQuery,
+    OutgoingMessage,
+    SqliteStore,
+    Store,
+    open_store,
+)
+from durableflow.runtime.store import sqlite_sql as sql
+from tests.runtime.store_contract import (
+    LEASE,
+    T0,
+    StoreContract,
+    lock,
+    raised,
+    start,
+    step,
+    types,
+)
 
 
 class TestSqliteStoreContract(StoreContract):
@@ -19,3 +44,300 @@ class TestSqliteStoreContract(StoreContract):
         s = SqliteStore(str(tmp_path / "store.db"))
         yield s
         s.close()
+
+
+def _db(tmp_path: Path, name: str = "store.db") -> str:
+    return str(tmp_path / name)
+
+
+# -- files that are not ours ---------------------------------------------------------------
+def test_a_file_that_is_not_sqlite_raises_and_is_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 50)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a durableflow/SQLite database") as info:
+        SqliteStore(str(path))
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def test_a_corrupt_database_raises_and_is_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(str(path))
+    start(store)
+    store.close()
+    data = bytearray(path.read_bytes())
+    data[100:600] = b"\xff" * 500  # page 1's b-tree header and cell pointers
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="not a durableflow/SQLite database"):
+        SqliteStore(str(path))
+    assert path.read_bytes() == bytes(data)
+
+
+def test_another_applications_database_is_refused_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="another application: tables users"):
+        SqliteStore(str(path))
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    store = SqliteStore(str(path))
+    start(store)
+    assert store.get_instance("i1") is not None
+
+
+# -- locking -------------------------------------------------------------------------------
+def test_a_write_blocked_past_the_busy_timeout_raises_store_locked_error(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(_db(tmp_path), busy_timeout=0.05)
+    with closing(sqlite3.connect(_db(tmp_path), isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreLockedError, match=r"busy timeout of 0\.05s"):
+            start(store)
+        other.execute("ROLLBACK")
+
+
+def test_a_write_that_timed_out_loses_nothing_and_can_be_retried(tmp_path: Path) -> None:
+    store = SqliteStore(_db(tmp_path), busy_timeout=0.05)
+    start(store, "kept")
+    with closing(sqlite3.connect(_db(tmp_path), isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreLockedError):
+            start(store, "blocked")
+        assert store.get_instance("kept") is not None  # readers are not blocked in WAL
+        other.execute("ROLLBACK")
+    assert store.get_instance("blocked") is None
+    start(store, "blocked")
+    assert {r.instance_id for r in store.list_instances(InstanceQuery())} == {"kept", "blocked"}
+
+
+# -- schema, migrations, PRAGMAs -----------------------------------------------------------
+def test_migrations_are_recorded_by_name(tmp_path: Path) -> None:
+    SqliteStore(_db(tmp_path)).close()
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM migrations")]
+    assert names == [name for name, _ in sql.MIGRATIONS]
+
+
+def test_reopening_a_store_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
+    first = SqliteStore(_db(tmp_path))
+    start(first)
+    first.close()
+    second = SqliteStore(_db(tmp_path))
+    assert second.get_instance("i1") is not None
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        assert conn.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(sql.MIGRATIONS)
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    SqliteStore(_db(tmp_path)).close()
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        conn.execute("INSERT INTO migrations VALUES ('9999_future', 'x')")
+        conn.commit()
+    with pytest.raises(StoreError, match=r"newer durableflow.*9999_future"):
+        SqliteStore(_db(tmp_path))
+
+
+def test_the_database_is_in_wal_mode(tmp_path: Path) -> None:
+    SqliteStore(_db(tmp_path))
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_synchronous_defaults_to_full(tmp_path: Path) -> None:
+    assert SqliteStore(_db(tmp_path)).synchronous == "FULL"
+
+
+def test_an_unknown_synchronous_level_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="synchronous='FAST'"):
+        SqliteStore(_db(tmp_path), synchronous="FAST")
+
+
+@pytest.mark.parametrize(
+    "statement", ["LOCK_ORCHESTRATION", "LOCK_ACTIVITY", "VISIBLE_MESSAGES", "HISTORY_FROM"]
+)
+def test_hot_path_queries_use_indexes(tmp_path: Path, statement: str) -> None:
+    SqliteStore(_db(tmp_path)).close()
+    text = getattr(sql, statement)
+    params: Any = {"owner": "w", "expires": 1, "now": 1} if ":now" in text else ("i", 0)
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + text, params)]
+    scans = [p for p in plan if p.startswith("SCAN") and p != "SCAN activities"]
+    assert scans == [], plan  # activities: a rowid walk that stops at the first free one
+
+
+# -- URLs ----------------------------------------------------------------------------------
+def test_relative_urls_resolve_against_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///rel.db")
+    assert isinstance(store, SqliteStore) and (tmp_path / "rel.db").exists()
+
+
+def test_absolute_urls_take_four_slashes(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'abs.db'}")
+    assert isinstance(store, SqliteStore) and store.path == str(tmp_path / "abs.db")
+
+
+def test_url_query_sets_options_and_keywords_override(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}?busy_timeout=2.5&synchronous=normal"
+    store = open_store(url, busy_timeout=1)
+    assert isinstance(store, SqliteStore)
+    assert (store.busy_timeout, store.synchronous, store.url) == (1.0, "NORMAL", url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://host/x.db", "three slashes"),
+        ("sqlite:///x.db?colour=red", "unknown SQLite store option"),
+        ("sqlite:///:memory:", "memory://"),
+        ("sqlite:///no/such/dir/x.db", "does not exist"),
+        ("postgresql://u:secret@db/x", "PostgreSQL backend is not available yet"),
+        ("redis://localhost", "unknown store URL"),
+        ("durable.db", "did you mean sqlite:///durable.db"),
+    ],
+)
+def test_bad_urls_get_a_clear_error(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message) as info:
+        open_store(url)
+    assert "secret" not in str(info.value)
+
+
+def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        SqliteStore(str(tmp_path))
+
+
+# -- several connections on one file -------------------------------------------------------
+def test_two_store_objects_on_one_file_share_state(tmp_path: Path) -> None:
+    a, b = SqliteStore(_db(tmp_path)), SqliteStore(_db(tmp_path))
+    start(a)
+    assert b.lock_orchestration("w", now=T0, lease=LEASE) is not None
+    assert a.lock_orchestration("w", now=T0, lease=LEASE) is None
+
+
+def test_32_connections_starting_one_id_have_exactly_one_winner(tmp_path: Path) -> None:
+    stores = [SqliteStore(_db(tmp_path)) for _ in range(32)]
+    barrier = threading.Barrier(len(stores))
+    outcomes: list[str] = []
+
+    def attempt(store: SqliteStore) -> None:
+        barrier.wait()
+        try:
+            start(store, "singleton")
+            outcomes.append("won")
+        except InstanceAlreadyExistsError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=attempt, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lost"] * 31 + ["won"]
+
+
+def test_a_history_cached_by_one_store_sees_steps_written_by_another(tmp_path: Path) -> None:
+    a, b = SqliteStore(_db(tmp_path)), SqliteStore(_db(tmp_path))
+    start(a)
+    step(a, lock(a))  # a caches [ExecutionStarted]
+    for n in range(2):
+        b.send(OutgoingMessage("i1", raised(str(n))), now=T0)
+        step(b, lock(b))
+    b.send(OutgoingMessage("i1", raised()), now=T0)
+    assert types(lock(a).history) == ["ExecutionStarted", "EventRaised", "EventRaised"]
+
+
+def test_a_cached_history_is_not_reused_after_continue_as_new(tmp_path: Path) -> None:
+    a, b = SqliteStore(_db(tmp_path)), SqliteStore(_db(tmp_path))
+    start(a)
+    step(a, lock(a), new_events=[raised("old")])  # a caches the old execution
+    b.send(OutgoingMessage("i1", raised()), now=T0)
+    step(
+        b,
+        lock(b),
+        status=RuntimeStatus.CONTINUED_AS_NEW,
+        continue_as_new="x2",
+        continue_messages=[raised("new")],
+    )
+    step(b, lock(b), new_events=[raised("fresh")])
+    b.send(OutgoingMessage("i1", raised()), now=T0)
+    assert [e.name for e in lock(a).history] == ["fresh"]  # type: ignore[attr-defined]
+
+
+WORKER_SCRIPT = """
+import json, sys
+from datetime import UTC, datetime, timedelta
+from durableflow.core.history import EventRaised
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import (
+    LeaseLostError, OrchestrationCommit, OutgoingMessage, SqliteStore,
+)
+path, owner, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+now = datetime(2030, 1, 1, tzinfo=UTC)
+store = SqliteStore(path)
+print("ready", flush=True)
+sys.stdin.readline()
+done = lost = idle = 0
+while idle < 200:
+    item = store.lock_orchestration(owner, now=now, lease=timedelta(hours=1))
+    if item is None:
+        idle += 1
+        continue
+    idle = 0
+    iid, n = item.instance.instance_id, len(item.history)
+    more = [OutgoingMessage(iid, EventRaised(timestamp=now, name="next"))] if n + 1 < steps else []
+    commit = OrchestrationCommit(
+        new_events=[EventRaised(timestamp=now, name=owner, input=n)],
+        status=RuntimeStatus.RUNNING if more else RuntimeStatus.COMPLETED,
+        messages=more,
+        consumed=[m.message_id for m in item.messages],
+    )
+    try:
+        store.commit_orchestration(item, commit, now=now)
+        done += 1
+    except LeaseLostError:
+        lost += 1
+print(json.dumps({"done": done, "lost": lost}), flush=True)
+"""
+
+
+def test_two_processes_never_step_the_same_instance_at_once(tmp_path: Path) -> None:
+    instances, steps = 30, 8
+    store = SqliteStore(_db(tmp_path))
+    for i in range(instances):
+        start(store, f"i{i}")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, _db(tmp_path), f"p{n}", str(steps)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert [r["lost"] for r in results] == [0, 0]
+    assert sum(r["done"] for r in results) == instances * steps
+    for i in range(instances):
+        history = store.get_history(f"i{i}")
+        # each step recorded the history length it saw: a shared lease would repeat one
+        assert [e.input for e in history] == list(range(steps))  # type: ignore[attr-defined]
+        assert store.get_instance(f"i{i}").status is RuntimeStatus.COMPLETED  # type: ignore[union-attr]

@@ -79,10 +79,12 @@ class SqliteStore:
         self.url = url or f"sqlite:///{path}"
         self.busy_timeout = float(busy_timeout)
         self.synchronous = level
+        self._lease_synchronous = "NORMAL" if level in ("FULL", "EXTRA") else level
         self._local = threading.local()
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
         self._conns_lock = threading.Lock()
         self._closed = False
+        self._write_lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[str, tuple[HistoryEvent, ...]]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = history_cache_size
@@ -135,12 +137,37 @@ class SqliteStore:
             conn = db.connect(self.path, self.busy_timeout, self.synchronous)
             self._conns[threading.current_thread()] = conn
         self._local.conn = conn
+        self._local.synchronous = self.synchronous
         return conn
 
+    def _execute_pragma(self, conn: sqlite3.Connection, pragma: str) -> None:
+        try:
+            conn.execute(pragma)
+        except sqlite3.Error as exc:
+            raise db.translate(exc, self.path, self.busy_timeout) from None
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with db.write_transaction(self._conn(), self.path, self.busy_timeout) as conn:
-            yield conn
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        # SQLite admits one writer at a time and makes the others poll with growing sleeps,
+        # which starves threads under load; queueing this process's writers on a lock
+        # first leaves the busy handler to arbitrate only between processes.
+        if not self._write_lock.acquire(timeout=self.busy_timeout):
+            raise db.translate(
+                sqlite3.OperationalError("database is locked"), self.path, self.busy_timeout
+            )
+        try:
+            conn = self._conn()
+            level = self.synchronous if durable else self._lease_synchronous
+            if self._local.synchronous != level:
+                # Why: a transaction that only takes or drops a lease need not be fsynced.
+                # Losing it in a power cut loses nothing (every worker on this machine dies
+                # with it), and the next durable commit fsyncs the WAL up to itself anyway.
+                self._execute_pragma(conn, f"PRAGMA synchronous = {level}")
+                self._local.synchronous = level
+            with db.write_transaction(conn, self.path, self.busy_timeout):
+                yield conn
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -253,7 +280,7 @@ class SqliteStore:
         """Lease the free instance whose earliest visible message is oldest."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
-        with self._write() as c:
+        with self._write(durable=False) as c:
             row = c.execute(
                 sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
             ).fetchone()
@@ -371,7 +398,7 @@ class SqliteStore:
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release the lease without writing anything (the messages stay queued)."""
         expires_us = codec.to_micros(item.lease_expires)
-        with self._write() as c:
+        with self._write(durable=False) as c:
             c.execute(sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, expires_us))
 
     def lock_activity(
@@ -380,7 +407,7 @@ class SqliteStore:
         """Lease the oldest queued activity whose lease is free or expired."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
-        with self._write() as c:
+        with self._write(durable=False) as c:
             row = c.execute(
                 sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us}
             ).fetchone()
@@ -416,13 +443,13 @@ class SqliteStore:
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
-        with self._write() as c:
+        with self._write(durable=False) as c:
             c.execute(sql.RELEASE_ACTIVITY, (item.work_id, item.lease_owner, item.attempt))
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
         """Extend a running activity's lease; False if the lease was lost."""
         until_us = codec.to_micros(until)
-        with self._write() as c:
+        with self._write(durable=False) as c:
             cur = c.execute(
                 sql.RENEW_ACTIVITY, (until_us, item.work_id, item.lease_owner, item.attempt)
             )

@@ -118,7 +118,7 @@ DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = ?"
 
 LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
 WHERE instance_id = (
-    SELECT instance_id FROM instances
+    SELECT instance_id FROM instances INDEXED BY instances_ready
     WHERE next_visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
     ORDER BY next_visible_at LIMIT 1
 )
@@ -178,9 +178,12 @@ DELETE_ACTIVITIES = "DELETE FROM activities WHERE instance_id = ?"
 
 # -- wake-up time --------------------------------------------------------------------------
 # Free work is ready at its visible time; leased work no earlier than its lease expiry.
-NEXT_FREE_INSTANCE = """SELECT next_visible_at FROM instances
+# INDEXED BY: without statistics the planner may pick the other index, which would walk
+# every idle instance; these walk only instances with mail, and only leased instances.
+NEXT_FREE_INSTANCE = """SELECT next_visible_at FROM instances INDEXED BY instances_ready
 WHERE next_visible_at IS NOT NULL AND lease_expires IS NULL ORDER BY next_visible_at LIMIT 1"""
-NEXT_LEASED_INSTANCE = """SELECT MIN(MAX(next_visible_at, lease_expires)) FROM instances
+NEXT_LEASED_INSTANCE = """SELECT MIN(MAX(next_visible_at, lease_expires))
+FROM instances INDEXED BY instances_leased
 WHERE lease_expires IS NOT NULL AND next_visible_at IS NOT NULL"""
 NEXT_FREE_ACTIVITY = """SELECT MIN(visible_at) FROM activities WHERE lease_expires IS NULL"""
 NEXT_LEASED_ACTIVITY = """SELECT MIN(MAX(visible_at, lease_expires)) FROM activities
