@@ -244,7 +244,11 @@ class Store(Protocol):
         ...
 
     def next_wake_time(self) -> datetime | None:
-        """The earliest ``visible_at`` of any queued message or activity, if any."""
+        """The earliest ``visible_at`` of any queued message or activity, if any.
+
+        For work that is leased right now, its lease expiry counts instead (whichever is
+        later), so an idle worker does not spin while another worker holds the work.
+        """
         ...
 
     def close(self) -> None:
