@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
@@ -105,6 +106,8 @@ class Worker:
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
         self._busy = 0
+        self._free_slots = threading.Semaphore(activity_concurrency)
+        self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
         self._busy_lock = threading.Lock()
         subscribe = getattr(self.clock, "subscribe", None)
         if subscribe is not None:
@@ -116,8 +119,9 @@ class Worker:
         """Start the worker threads and return."""
         self._stop.clear()
         targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
+        targets.append(("activity-dispatch", self._activity_dispatch_loop))
         targets += [
-            (f"activities-{i}", self._activity_loop) for i in range(self.activity_concurrency)
+            (f"activities-{i}", self._activity_runner) for i in range(self.activity_concurrency)
         ]
         targets.append(("lease-keeper", self._lease_loop))
         for name, target in targets:
@@ -306,31 +310,60 @@ class Worker:
         self._cache.pop(instance_id, None)
 
     # -- activities ---------------------------------------------------------------------
-    def _activity_loop(self) -> None:
+    # One dispatcher leases activities only while a runner thread is free, so idle runners
+    # do not all poll the store at once; runners take leased items from a local queue.
+    def _activity_dispatch_loop(self) -> None:
         while not self._stop.is_set():
+            if not self._free_slots.acquire(timeout=self.poll_interval):
+                continue
+            self._enter_busy(1)
             try:
-                did = self.run_one_activity()
+                item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
             except Exception:
                 log.exception("activity dispatch failed; retrying after the poll interval")
-                did = False
-            if not did:
+                item = None
+            if item is None:
+                self._enter_busy(-1)
+                self._free_slots.release()
                 self._act_wake.wait(self.poll_interval)
                 self._act_wake.clear()
+                continue
+            with self._running_lock:
+                self._running[item.work_id] = item
+            self._act_queue.put(item)
+        for _ in range(self.activity_concurrency):
+            self._act_queue.put(None)
+
+    def _activity_runner(self) -> None:
+        while True:
+            item = self._act_queue.get()
+            if item is None:
+                return
+            try:
+                self._run_activity(item)
+            except Exception:
+                log.exception(
+                    "activity %s of %s could not be completed", item.name, item.instance_id
+                )
+            finally:
+                self._enter_busy(-1)
+                self._free_slots.release()
 
     def run_one_activity(self) -> bool:
-        """Lock, run and complete one activity; False if there was no work."""
+        """Lock, run and complete one activity on this thread; False if there was no work."""
         self._enter_busy(1)
         try:
-            return self._run_one_activity()
+            item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
+            if item is None:
+                return False
+            with self._running_lock:
+                self._running[item.work_id] = item
+            self._run_activity(item)
+            return True
         finally:
             self._enter_busy(-1)
 
-    def _run_one_activity(self) -> bool:
-        item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
-        if item is None:
-            return False
-        with self._running_lock:
-            self._running[item.work_id] = item
+    def _run_activity(self, item: ActivityWorkItem) -> None:
         try:
             result = self._invoke(item)
             try:
@@ -342,12 +375,11 @@ class Worker:
                     item.name,
                     item.instance_id,
                 )
-                return True
+                return
         finally:
             with self._running_lock:
                 self._running.pop(item.work_id, None)
         self._orch_wake.set()
-        return True
 
     def _invoke(self, item: ActivityWorkItem) -> h.HistoryEvent:
         now = self.clock.now
