@@ -222,22 +222,21 @@ class MemoryStore:
     def lock_orchestration(
         self, owner: str, *, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
-        """Lease the instance whose earliest visible message is oldest and that is free."""
+        """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            best: tuple[datetime, int, _Instance] | None = None
+            best: tuple[datetime, str] | None = None
             for inst in d.instances.values():
                 if inst.lease_expires is not None and inst.lease_expires > now:
                     continue
-                for msg in inst.inbox.values():
-                    if msg.visible_at <= now and (
-                        best is None or (msg.visible_at, msg.message_id) < best[:2]
-                    ):
-                        best = (msg.visible_at, msg.message_id, inst)
+                first = min((m.visible_at for m in inst.inbox.values()), default=None)
+                if first is not None and first <= now:
+                    key = (first, inst.instance_id)
+                    best = key if best is None or key < best else best
             if best is None:
                 return None
-            inst = best[2]
+            inst = d.instances[best[1]]
             inst.lease_owner = owner
             inst.lease_expires = now + lease
             messages = sorted(

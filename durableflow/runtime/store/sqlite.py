@@ -277,7 +277,7 @@ class SqliteStore:
     def lock_orchestration(
         self, owner: str, *, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
-        """Lease the free instance whose earliest visible message is oldest."""
+        """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
         with self._write(durable=False) as c:

@@ -47,7 +47,10 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 lease_owner TEXT,
                 lease_expires INTEGER
             )""",
-            "CREATE INDEX IF NOT EXISTS instances_ready ON instances (next_visible_at)",
+            (
+                "CREATE INDEX IF NOT EXISTS instances_ready "
+                "ON instances (next_visible_at, instance_id)"
+            ),
             "CREATE INDEX IF NOT EXISTS instances_leased ON instances (lease_expires)",
             "CREATE INDEX IF NOT EXISTS instances_created ON instances (created_at)",
             "CREATE INDEX IF NOT EXISTS instances_status ON instances (status, created_at)",
@@ -120,7 +123,7 @@ LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expire
 WHERE instance_id = (
     SELECT instance_id FROM instances INDEXED BY instances_ready
     WHERE next_visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
-    ORDER BY next_visible_at LIMIT 1
+    ORDER BY next_visible_at, instance_id LIMIT 1
 )
 RETURNING {ROW_COLUMNS}"""
 
