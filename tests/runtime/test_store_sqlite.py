@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -341,3 +342,40 @@ def test_two_processes_never_step_the_same_instance_at_once(tmp_path: Path) -> N
         # each step recorded the history length it saw: a shared lease would repeat one
         assert [e.input for e in history] == list(range(steps))  # type: ignore[attr-defined]
         assert store.get_instance(f"i{i}").status is RuntimeStatus.COMPLETED  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_store_opened_before_fork_works_in_the_child(tmp_path: Path) -> None:
+    store = SqliteStore(_db(tmp_path))
+    start(store, "parent")
+    pid = os.fork()
+    if pid == 0:  # the child: must not reuse the parent's connections
+        code = 1
+        try:
+            start(store, "child")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.get_instance("child") is not None
+
+
+def test_many_threads_writing_through_one_store_are_not_starved(tmp_path: Path) -> None:
+    store = SqliteStore(_db(tmp_path), busy_timeout=5, synchronous="OFF")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for k in range(40):
+                start(store, f"t{n}-{k}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(store.list_instances(InstanceQuery())) == 320

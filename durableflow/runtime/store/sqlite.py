@@ -7,6 +7,7 @@ serializes the writers, and WAL lets readers run alongside them. All SQL lives i
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import uuid
@@ -15,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
 from durableflow.core.errors import InstanceNotFoundError, StoreError
 from durableflow.core.history import HistoryEvent
@@ -84,12 +84,17 @@ class SqliteStore:
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
         self._conns_lock = threading.Lock()
         self._closed = False
-        self._write_lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[str, tuple[HistoryEvent, ...]]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = history_cache_size
         db.check_file(path)
-        db.initialize(self._conn(), path, self.busy_timeout)
+        self._pid = os.getpid()
+        self._write_lock = db.writer_queue(path)
+        try:
+            db.initialize(self._conn(), path, self.busy_timeout)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
@@ -98,40 +103,23 @@ class SqliteStore:
         Query parameters ``busy_timeout`` (seconds) and ``synchronous`` are accepted and
         keyword ``options`` override them.
         """
-        rest = url.split("://", 1)[1]
-        location, _, query = rest.partition("?")
-        if not location.startswith("/"):
-            raise StoreError(
-                f"bad SQLite URL {url!r}: expected sqlite:///relative/path.db or "
-                "sqlite:////absolute/path.db (three slashes, then the path)"
-            )
-        path = unquote(location[1:])
-        merged: dict[str, Any] = dict(parse_qsl(query))
-        merged.update(options)
-        unknown = sorted(set(merged) - {"busy_timeout", "synchronous", "history_cache_size"})
-        if unknown:
-            raise StoreError(
-                f"unknown SQLite store option(s) {', '.join(unknown)} in {url!r}; accepted: "
-                "busy_timeout, synchronous, history_cache_size"
-            )
-        try:
-            kwargs: dict[str, Any] = {
-                "busy_timeout": float(merged.get("busy_timeout", 5.0)),
-                "synchronous": str(merged.get("synchronous", "FULL")),
-                "history_cache_size": int(merged.get("history_cache_size", 1024)),
-            }
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"bad SQLite store option in {url!r}: {exc}") from None
+        path, kwargs = db.parse_url(url, options)
         return cls(path, url=url, **kwargs)
 
     # -- connections and transactions ----------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and not self._closed:
+        if conn is not None and not self._closed and self._pid == os.getpid():
             return conn
         with self._conns_lock:
             if self._closed:
                 raise semantics.closed(self.url)
+            if self._pid != os.getpid():
+                # Forked: SQLite connections must not cross fork(), and closing the parent's
+                # could drop its locks; abandon them and start afresh in this process.
+                self._pid, self._conns = os.getpid(), {}
+                self._local = threading.local()
+                self._write_lock = db.writer_queue(self.path)
             for thread in [t for t in self._conns if not t.is_alive()]:
                 self._conns.pop(thread).close()
             conn = db.connect(self.path, self.busy_timeout, self.synchronous)
@@ -148,15 +136,14 @@ class SqliteStore:
 
     @contextmanager
     def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        # SQLite admits one writer at a time and makes the others poll with growing sleeps,
-        # which starves threads under load; queueing this process's writers on a lock
-        # first leaves the busy handler to arbitrate only between processes.
-        if not self._write_lock.acquire(timeout=self.busy_timeout):
+        # Queue on this process's writer lock first (see sqlite_connect.writer_queue).
+        conn = self._conn()
+        queue = self._write_lock
+        if not queue.acquire(timeout=self.busy_timeout):
             raise db.translate(
                 sqlite3.OperationalError("database is locked"), self.path, self.busy_timeout
             )
         try:
-            conn = self._conn()
             level = self.synchronous if durable else self._lease_synchronous
             if self._local.synchronous != level:
                 # Why: a transaction that only takes or drops a lease need not be fsynced.
@@ -167,7 +154,7 @@ class SqliteStore:
             with db.write_transaction(conn, self.path, self.busy_timeout):
                 yield conn
         finally:
-            self._write_lock.release()
+            queue.release()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

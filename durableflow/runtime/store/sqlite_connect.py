@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
 from durableflow.core.errors import StoreError, StoreLockedError
 from durableflow.runtime.store import sqlite_sql as sql
@@ -99,8 +102,6 @@ def _check_schema_read_only(path: str) -> None:
 
 
 def _uri_path(path: str) -> str:
-    from urllib.parse import quote
-
     return quote(os.path.abspath(path))
 
 
@@ -191,3 +192,54 @@ def write_transaction(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise translate(exc, path, busy_timeout) from None
+
+
+OPTIONS = ("busy_timeout", "synchronous", "history_cache_size")
+
+
+def parse_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split ``sqlite:///path?query`` into the path and the store's keyword options.
+
+    ``sqlite:///rel.db`` is relative to the working directory, ``sqlite:////abs.db``
+    absolute; the path is percent-decoded. Keyword ``options`` override query parameters.
+    """
+    rest = url.split("://", 1)[1]
+    location, _, query = rest.partition("?")
+    if not location.startswith("/"):
+        raise StoreError(
+            f"bad SQLite URL {url!r}: expected sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db (three slashes, then the path)"
+        )
+    merged: dict[str, Any] = dict(parse_qsl(query))
+    merged.update(options)
+    unknown = sorted(set(merged) - set(OPTIONS))
+    if unknown:
+        raise StoreError(
+            f"unknown SQLite store option(s) {', '.join(unknown)} in {url!r}; accepted: "
+            f"{', '.join(OPTIONS)}"
+        )
+    try:
+        kwargs: dict[str, Any] = {
+            "busy_timeout": float(merged.get("busy_timeout", 5.0)),
+            "synchronous": str(merged.get("synchronous", "FULL")),
+            "history_cache_size": int(merged.get("history_cache_size", 1024)),
+        }
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"bad SQLite store option in {url!r}: {exc}") from None
+    return unquote(location[1:]), kwargs
+
+
+_QUEUES: dict[tuple[int, str], threading.Lock] = {}
+_QUEUES_LOCK = threading.Lock()
+
+
+def writer_queue(path: str) -> threading.Lock:
+    """The lock this process's writers to ``path`` queue on (shared by all its stores).
+
+    SQLite admits one writer at a time and makes the others poll with growing sleeps, which
+    starves threads under load; queueing a process's writers on one lock first leaves the
+    busy handler to arbitrate only between processes.
+    """
+    key = (os.getpid(), os.path.realpath(path))
+    with _QUEUES_LOCK:
+        return _QUEUES.setdefault(key, threading.Lock())
