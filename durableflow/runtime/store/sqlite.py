@@ -146,9 +146,10 @@ class SqliteStore:
         try:
             level = self.synchronous if durable else self._lease_synchronous
             if self._local.synchronous != level:
-                # Why: a transaction that only takes or drops a lease need not be fsynced.
-                # Losing it in a power cut loses nothing (every worker on this machine dies
-                # with it), and the next durable commit fsyncs the WAL up to itself anyway.
+                # Why: only what a client can observe must be fsynced before we return.
+                # Leases and queued activity results are not observable: a power cut that
+                # loses them only means an activity runs again (activities are at least
+                # once), and the next durable commit fsyncs the WAL up to itself anyway.
                 self._execute_pragma(conn, f"PRAGMA synchronous = {level}")
                 self._local.synchronous = level
             with db.write_transaction(conn, self.path, self.busy_timeout):
@@ -420,7 +421,8 @@ class SqliteStore:
         event = codec.encode_event(result, item.instance_id)
         now_us = codec.to_micros(now)
         lease = (item.work_id, item.lease_owner, item.attempt)
-        with self._write() as c:
+        # Not fsynced on its own: see "Durability" in docs/storage.md.
+        with self._write(durable=False) as c:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, lease).rowcount == 0:
                 raise semantics.activity_lease_lost(item)
             c.execute(
