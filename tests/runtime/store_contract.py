@@ -323,6 +323,13 @@ class StoreContract:
         step(store, item)
         assert len(store.get_history("i1")) == 1
 
+    def test_commit_rejects_naive_event_times_and_writes_nothing(self, store: Store) -> None:
+        start(store)
+        item = lock(store)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            step(store, item, new_events=[raised(when=datetime(2030, 1, 1))])
+        assert store.get_history("i1") == []
+
     def test_commit_queues_activities_for_the_current_execution(self, store: Store) -> None:
         start(store)
         step(

@@ -63,8 +63,21 @@ def decode_value(text: str | None) -> Any:
 
 
 def encode_event(event: HistoryEvent, instance_id: str) -> str:
-    """A history event as JSON text."""
-    return payload.encode(event_to_dict(event), f"{event.TYPE} event of instance {instance_id!r}")
+    """A history event as JSON text.
+
+    Raises:
+        ValueError: a time in the event is naive (it could not be read back).
+        PayloadError: a payload in the event is not JSON.
+    """
+    where = f"{event.TYPE} event of instance {instance_id!r}"
+    for name in ("timestamp", "fire_at"):
+        moment = getattr(event, name, None)
+        if isinstance(moment, datetime) and moment.utcoffset() is None:
+            raise ValueError(
+                f"{where}: {name} {moment.isoformat()} is not timezone-aware; history times "
+                "must carry a UTC offset, e.g. datetime.now(timezone.utc)"
+            )
+    return payload.encode(event_to_dict(event), where)
 
 
 def decode_event(text: str) -> HistoryEvent:

@@ -182,7 +182,7 @@ class MemoryStore:
         with d.lock:
             rows = [i for i in d.instances.values() if _matches(i, query)]
             rows.sort(key=lambda i: (i.created_at, i.instance_id), reverse=True)
-            return [i.record() for i in rows[: query.limit]]
+            return [i.record() for i in (rows[: query.limit] if query.limit >= 0 else rows)]
 
     def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The current execution's history, in order (empty if unknown)."""
