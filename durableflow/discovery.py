@@ -20,6 +20,7 @@ can look up metadata for them with ``MetadataWrapper(module, unsafe_skip_copy=Tr
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -216,31 +217,38 @@ def iter_function_defs(module: cst.Module) -> Iterator[tuple[str, cst.FunctionDe
     yield from walk(module.body, "", False)
 
 
-class _YieldFinder(cst.CSTVisitor):
-    """Look for ``yield`` in a function body without entering nested scopes."""
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
-    def __init__(self) -> None:
-        self.found = False
 
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+def _iter_nodes(node: cst.CSTNode, *, enter_scopes: bool) -> Iterator[cst.CSTNode]:
+    """Yield ``node``'s descendants by reading dataclass fields (``CSTNode.visit`` rebuilds the
+    tree as it goes and costs as much as parsing). Whitespace fields are skipped."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if not enter_scopes and current is not node and isinstance(current, _SCOPES):
+            continue
+        fields = _FIELDS.get(type(current))
+        if fields is None:
+            fields = tuple(
+                f.name
+                for f in dataclasses.fields(current)
+                if not f.name.startswith(("whitespace", "leading_lines", "lpar", "rpar", "comma"))
+            )
+            _FIELDS[type(current)] = fields
+        for name in fields:
+            value = getattr(current, name)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, tuple | list):
+                stack.extend(v for v in value if isinstance(v, cst.CSTNode))
 
 
 def is_generator(node: cst.FunctionDef) -> bool:
     """True if the function's own body (not nested defs) contains ``yield``."""
-    finder = _YieldFinder()
-    node.body.visit(finder)
-    return finder.found
+    return any(isinstance(n, cst.Yield) for n in _iter_nodes(node.body, enter_scopes=False))
 
 
 def _decorator_parts(dec: cst.Decorator) -> tuple[cst.BaseExpression, cst.Call | None]:
@@ -300,26 +308,23 @@ def _annotation_style(qualified: str | None) -> str | None:
     return None
 
 
-class _RegistrationFinder(cst.CSTVisitor):
-    """Find ``X.add_orchestrator(fn)`` and ``<...>Orchestrator.create(fn)`` registrations."""
-
-    def __init__(self) -> None:
-        self.registered: dict[str, tuple[str, str | None]] = {}
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if not isinstance(func, cst.Attribute) or not node.args:
-            return
-        first = node.args[0].value
-        if not isinstance(first, cst.Name):
-            return
-        attr = func.attr.value
+def _registrations(module: cst.Module) -> dict[str, tuple[str, str | None]]:
+    """Functions registered by ``X.add_orchestrator(fn)`` or ``<...>Orchestrator.create(fn)``."""
+    registered: dict[str, tuple[str, str | None]] = {}
+    for node in _iter_nodes(module, enter_scopes=True):
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            continue
+        if not node.args or not isinstance(node.args[0].value, cst.Name):
+            continue
+        name = node.args[0].value.value
+        attr = node.func.attr.value
         if attr == "add_orchestrator":
-            self.registered.setdefault(first.value, ("durabletask", None))
+            registered.setdefault(name, ("durabletask", None))
         elif attr == "create":
-            owner = dotted_name(func.value) or ""
+            owner = dotted_name(node.func.value) or ""
             if owner.rsplit(".", 1)[-1] == "Orchestrator":
-                self.registered.setdefault(first.value, ("azure", None))
+                registered.setdefault(name, ("azure", None))
+    return registered
 
 
 def _matches_config_decorator(text: str, qualified: str | None, patterns: tuple[str, ...]) -> bool:
@@ -402,6 +407,7 @@ def find_orchestrators(
     config: DiscoveryConfig | None = None,
     module_name: str | None = None,
     imports: ImportTable | None = None,
+    source: str | None = None,
 ) -> list[OrchestratorDef]:
     """Return the orchestrators defined in ``module``, in source order.
 
@@ -410,16 +416,17 @@ def find_orchestrators(
         config: Extra decorator names and explicit functions.
         module_name: Dotted module name, used for relative imports and ``module:func`` entries.
         imports: A precomputed ``import_table(module, module_name)``, to avoid recomputing it.
+        source: The module's text, if at hand: when it mentions neither ``add_orchestrator`` nor
+            ``Orchestrator.create``, the walk that looks for those registrations is skipped.
     """
     config = config or DiscoveryConfig()
     imports = imports or import_table(module, module_name)
-    finder = _RegistrationFinder()
-    module.visit(finder)
+    registered: dict[str, tuple[str, str | None]] = {}
+    if source is None or "add_orchestrator" in source or "Orchestrator.create" in source:
+        registered = _registrations(module)
     found: list[OrchestratorDef] = []
     for qualname, node, is_method in iter_function_defs(module):
-        definition = _classify(
-            qualname, node, is_method, imports, finder.registered, config, module_name
-        )
+        definition = _classify(qualname, node, is_method, imports, registered, config, module_name)
         if definition is not None:
             found.append(definition)
     return found

@@ -8,12 +8,13 @@ modules that define them with those functions as extra roots.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from durableflow.discovery import find_orchestrators
+from durableflow.discovery import find_orchestrators, iter_function_defs
 from durableflow.linter.config import LintConfig
 from durableflow.linter.facts import FunctionFacts, collect_facts
 from durableflow.linter.ftypes import FixInfo, FunctionSummary, ModuleResult, RawFinding, Span
@@ -53,7 +54,9 @@ def syntax_error_finding(exc: Exception, source: str | None = None) -> RawFindin
         line, column, detail = exc.raw_line, exc.raw_column + 1, exc.message
     if source is not None:
         try:
-            compile(source, "<module>", "exec", dont_inherit=True, flags=_ONLY_AST)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(source, "<module>", "exec", dont_inherit=True, flags=_ONLY_AST)
         except SyntaxError as error:
             line, column = error.lineno or line, error.offset or column
             detail = error.msg
@@ -85,6 +88,25 @@ def _called_functions(facts: FunctionFacts, class_prefix: str | None) -> set[str
     return called
 
 
+def _statements_holding(
+    module: cst.Module, functions: list[cst.FunctionDef], module_hits: list[tuple[str, Hit]]
+) -> list[int]:
+    """Indexes of the top-level statements that contain the analysed functions or module hits."""
+    wanted = {id(node) for node in functions} | {id(hit.node) for _, hit in module_hits}
+    found: list[int] = []
+    for index, stmt in enumerate(module.body):
+        if id(stmt) in wanted:
+            found.append(index)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            if any(id(small) in wanted for small in stmt.body):
+                found.append(index)
+        elif not isinstance(stmt, cst.FunctionDef):
+            inner = cst.Module(body=[stmt])
+            if any(id(node) in wanted for _, node, _ in iter_function_defs(inner)):
+                found.append(index)
+    return found
+
+
 def analyze_source(
     source: str,
     path: str,
@@ -114,7 +136,9 @@ def analyze_source(
         found = (finding,) if config.enabled("DUR000") else ()
         return Analysis(ModuleResult(path, module_name, (), (), found))
     info = build_module_info(module, module_name, is_package, source)
-    orchestrators = find_orchestrators(module, config.discovery(), module_name, info.imports)
+    orchestrators = find_orchestrators(
+        module, config.discovery(), module_name, info.imports, source
+    )
     prefix = module_name + "."
     context = RuleContext(config.banned_table())
     rules = _rules(config)
@@ -157,8 +181,9 @@ def analyze_source(
     if orchestrators:
         module_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check_module(info)]
     nodes = [hit.node for _, _, hit in hits] + [hit.node for _, hit in module_hits]
-    nodes.extend(node for *_, node in summaries)
-    spans = positions_of(module, nodes)
+    with_hits = [node for _, fn_hits, _, node in summaries if fn_hits]
+    statements = _statements_holding(module, with_hits, module_hits) if nodes else []
+    spans = positions_of(module, nodes, source, statements)
 
     def raw(code: str, hit: Hit) -> RawFinding:
         fix = None
@@ -172,9 +197,8 @@ def analyze_source(
             qualname,
             tuple(raw(code, hit) for code, hit in fn_hits),
             calls,
-            spans[id(node)].line,
         )
-        for qualname, fn_hits, calls, node in summaries
+        for qualname, fn_hits, calls, _ in summaries
     )
     result = ModuleResult(
         path=path,

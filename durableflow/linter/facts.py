@@ -15,6 +15,7 @@ import libcst as cst
 
 from durableflow.discovery import add_import, dotted_name
 from durableflow.linter.modinfo import ModuleInfo
+from durableflow.linter.walk import FastVisitor
 
 __all__ = ["DURABLE_METHODS", "FunctionFacts", "Reference", "collect_facts"]
 
@@ -150,7 +151,7 @@ def _guard_branch(test: cst.BaseExpression) -> str | None:
     return None
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(FastVisitor):
     def __init__(self, facts: FunctionFacts) -> None:
         self.facts = facts
         self.stores: set[int] = set()
@@ -267,26 +268,26 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Try(self, node: cst.Try) -> bool:
         self.facts.tries.append(node)
-        node.body.visit(self)
+        self.walk(node.body)
         for handler in node.handlers:
-            handler.visit(self)
+            self.walk(handler)
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self.walk(node.orelse)
         if node.finalbody is not None:
             self.finally_depth += 1
-            node.finalbody.visit(self)
+            self.walk(node.finalbody)
             self.finally_depth -= 1
         return False
 
     def visit_If(self, node: cst.If) -> bool:
-        node.test.visit(self)
+        self.walk(node.test)
         branch = _guard_branch(node.test)
         self.guard_depth += branch == "body"
-        node.body.visit(self)
+        self.walk(node.body)
         self.guard_depth -= branch == "body"
         if node.orelse is not None:
             self.guard_depth += branch == "orelse"
-            node.orelse.visit(self)
+            self.walk(node.orelse)
             self.guard_depth -= branch == "orelse"
         return False
 
@@ -372,7 +373,7 @@ def collect_facts(
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             collector._bind(star.name)
-    node.body.visit(collector)
+    collector.walk(node.body)
     if node.asynchronous is not None:
         facts.awaits.insert(0, node)
     # Import-bound names are locals for shadowing purposes but resolve through the import.

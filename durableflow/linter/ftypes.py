@@ -60,13 +60,11 @@ class FunctionSummary:
         qualname: ``package.module.function`` (``package.module.Class.method`` for methods).
         findings: Findings inside the function body, not yet suppressed.
         calls: Qualified names of the functions it calls directly.
-        line: Line of the ``def``.
     """
 
     qualname: str
     findings: tuple[RawFinding, ...]
     calls: tuple[str, ...]
-    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,6 @@ class ModuleResult:
                     "qualname": f.qualname,
                     "findings": [_finding_json(r) for r in f.findings],
                     "calls": list(f.calls),
-                    "line": f.line,
                 }
                 for f in self.functions
             ],
@@ -124,7 +121,6 @@ class ModuleResult:
                     qualname=f["qualname"],
                     findings=tuple(_finding_from_json(r) for r in f["findings"]),
                     calls=tuple(f["calls"]),
-                    line=f["line"],
                 )
                 for f in data["functions"]
             ),

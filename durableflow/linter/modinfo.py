@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from durableflow.discovery import ImportTable, dotted_name, import_table, iter_function_defs
+from durableflow.linter.walk import FastVisitor
 
 __all__ = ["ModuleInfo", "build_module_info"]
 
@@ -139,7 +140,7 @@ def _is_logger_value(value: cst.BaseExpression, info: ModuleInfo) -> bool:
     return name is not None and info.imports.resolve(name) in _LOGGER_FACTORIES
 
 
-class _GlobalFinder(cst.CSTVisitor):
+class _GlobalFinder(FastVisitor):
     def __init__(self) -> None:
         self.names: set[str] = set()
 
@@ -187,6 +188,6 @@ def build_module_info(
     if source is None or "global " in source:
         finder = _GlobalFinder()
         for node, _ in info.functions.values():
-            node.visit(finder)
+            finder.walk(node)
         info.global_writes = finder.names
     return info

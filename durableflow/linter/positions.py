@@ -8,6 +8,7 @@ nodes. Positions match ``PositionProvider``'s syntactic ranges.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -94,16 +95,57 @@ class _State(CodegenState):
         end_node: cst.CSTNode | None = None,
     ) -> _Recorder | _Null:
         if id(node) in self.targets:
+            if end_node is not None:
+                # The node's range ends where this child's does: record the child as well.
+                self.targets.add(id(end_node))
             return _Recorder(self, node, end_node)
         return _NULL
 
 
-def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
-    """Return ``id(node) -> Span`` for each of ``nodes`` (which must belong to ``module``)."""
+def _statement_starts(module: cst.Module, source: str) -> list[int] | None:
+    """First line of each top-level statement's code (its leading blank/comment lines included).
+
+    CPython's parser finds the lines ten times faster than LibCST's code generator can count them.
+    None if CPython disagrees with LibCST about the statements (then the caller falls back).
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    body = tree.body
+    starts: list[int] = []
+    index = 0
+    for stmt in module.body:
+        if index >= len(body):
+            return None
+        node = body[index]
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        starts.append(first - len(stmt.leading_lines))
+        index += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+    return starts if index == len(body) else None
+
+
+def positions_of(
+    module: cst.Module,
+    nodes: Iterable[cst.CSTNode],
+    source: str | None = None,
+    statements: Iterable[int] | None = None,
+) -> dict[int, Span]:
+    """Return ``id(node) -> Span`` for each of ``nodes`` (which must belong to ``module``).
+
+    With ``source`` and the indexes of the top-level ``statements`` that contain the nodes, only
+    those statements are generated; otherwise the whole module is.
+    """
     targets = {id(node) for node in nodes}
     if not targets:
         return {}
     state = _State(default_indent=module.default_indent, default_newline=module.default_newline)
     state.targets = targets
-    module._codegen(state)
+    starts = _statement_starts(module, source) if source is not None and statements else None
+    if starts is None or statements is None:
+        module._codegen(state)
+        return state.found
+    for index in sorted(set(statements)):
+        state.line, state.column = starts[index], 0
+        module.body[index]._codegen(state)
     return state.found

@@ -8,6 +8,7 @@ import libcst as cst
 
 from durableflow.linter.facts import FunctionFacts
 from durableflow.linter.rules.base import Hit, Rule, RuleContext, orchestrator_example
+from durableflow.linter.walk import FastVisitor
 
 __all__ = ["EndlessLoop"]
 
@@ -22,7 +23,7 @@ def _always_true(test: cst.BaseExpression) -> bool:
     return isinstance(test, cst.SimpleString) and len(test.evaluated_value or "") > 0
 
 
-class _ExitFinder(cst.CSTVisitor):
+class _ExitFinder(FastVisitor):
     """Finds a way out of one loop: its ``break``, ``return``, ``raise`` or ``continue_as_new``."""
 
     def __init__(self) -> None:
@@ -124,7 +125,7 @@ class EndlessLoop(Rule):
             if not endless:
                 continue
             finder = _ExitFinder()
-            loop.body.visit(finder)
+            finder.walk(loop.body)
             if not finder.found:
                 yield Hit(
                     loop,

@@ -8,6 +8,7 @@ import libcst as cst
 
 from durableflow.linter.facts import FunctionFacts
 from durableflow.linter.rules.base import Hit, Rule, RuleContext, orchestrator_example
+from durableflow.linter.walk import FastVisitor
 
 __all__ = ["GeneratorMisuse"]
 
@@ -32,7 +33,7 @@ _CONSTANTS = frozenset({"None", "True", "False"})
 _CATCH_ALL = frozenset({"builtins.BaseException", "builtins.GeneratorExit"})
 
 
-class _YieldFinder(cst.CSTVisitor):
+class _YieldFinder(FastVisitor):
     def __init__(self) -> None:
         self.found = False
 
@@ -132,7 +133,7 @@ class GeneratorMisuse(Rule):
                 )
         for stmt in facts.tries:
             finder = _YieldFinder()
-            stmt.body.visit(finder)
+            finder.walk(stmt.body)
             if not finder.found:
                 continue
             for handler in stmt.handlers:

@@ -1,0 +1,1 @@
+"""A shop whose order workflows use durableflow."""
