@@ -2,7 +2,7 @@
 
 Each thread gets its own connection (workers call the store from several threads); SQLite
 serializes the writers, and WAL lets readers run alongside them. All SQL lives in
-:mod:`sqlite_sql`; opening, PRAGMAs and migrations in :mod:`sqlite_connect`.
+:mod:`sqlite_sql`; opening, file checks and migrations in :mod:`sqlite_connect`.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class SqliteStore:
                 # Leases and queued activity results are not observable: a power cut that
                 # loses them only means an activity runs again (activities are at least
                 # once), and the next durable commit fsyncs the WAL up to itself anyway.
-                self._execute_pragma(conn, f"PRAGMA synchronous = {level}")
+                self._execute_pragma(conn, sql.SET_SYNCHRONOUS.format(level=level))
                 self._local.synchronous = level
             with db.write_transaction(conn, self.path, self.busy_timeout):
                 yield conn

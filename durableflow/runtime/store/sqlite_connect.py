@@ -119,11 +119,8 @@ def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connect
             check_same_thread=False,
             cached_statements=256,
         )
-        # Why: wait up to the busy timeout for another writer instead of failing at once.
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        # Why: FULL fsyncs the WAL at every commit, so a committed step survives power
-        # loss, not just a process crash (docs/storage.md explains the choice).
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute(sql.SET_BUSY_TIMEOUT.format(ms=int(busy_timeout * 1000)))
+        conn.execute(sql.SET_SYNCHRONOUS.format(level=synchronous))
     except sqlite3.Error as exc:
         raise translate(exc, path, busy_timeout) from None
     return conn
@@ -132,14 +129,10 @@ def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connect
 def initialize(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
     """Switch the file to WAL and apply pending migrations (idempotent)."""
     try:
-        # Why: WAL lets readers (clients polling status) run alongside the one writer,
-        # and a commit is one sequential append; the mode is stored in the file.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = conn.execute(sql.SET_WAL).fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("%s: SQLite refused WAL mode (got %s); using it anyway", path, mode)
-        # Why: after a checkpoint, shrink the WAL back to 64 MiB instead of keeping its
-        # peak size on disk forever.
-        conn.execute("PRAGMA journal_size_limit = 67108864")
+        conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
         with write_transaction(conn, path, busy_timeout):
             _migrate(conn, path)
     except sqlite3.Error as exc:
@@ -169,28 +162,24 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 def write_transaction(
     conn: sqlite3.Connection, path: str, busy_timeout: float
 ) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
-
-    IMMEDIATE takes the write lock up front, so a writer waits (up to the busy timeout)
-    at BEGIN instead of failing later when a read would have to upgrade to a write.
-    """
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql.BEGIN_WRITE)
     except sqlite3.Error as exc:
         raise translate(exc, path, busy_timeout) from None
     try:
         yield conn
     except BaseException as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            conn.execute(sql.ROLLBACK)
         if isinstance(exc, sqlite3.Error):
             raise translate(exc, path, busy_timeout) from exc
         raise
     try:
-        conn.execute("COMMIT")
+        conn.execute(sql.COMMIT)
     except sqlite3.Error as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            conn.execute(sql.ROLLBACK)
         raise translate(exc, path, busy_timeout) from None
 
 

@@ -15,12 +15,31 @@ from durableflow.runtime.store.base import InstanceQuery
 # "DFLW": marks a file as a durableflow database, so we never adopt someone else's.
 APPLICATION_ID = 0x44464C57
 
+# -- connection set-up and transactions ---------------------------------------------------
+# Why: wait up to the busy timeout (ms) for another writer instead of failing at once.
+SET_BUSY_TIMEOUT = "PRAGMA busy_timeout = {ms:d}"
+# Why: FULL fsyncs the WAL at every commit, so a committed step survives power loss, not just
+# a process crash; NORMAL for transactions no client can observe (docs/storage.md).
+SET_SYNCHRONOUS = "PRAGMA synchronous = {level}"
+# Why: WAL lets readers (clients polling status) run alongside the one writer, and a commit
+# is one sequential append; the mode is stored in the file, so this runs once per open.
+SET_WAL = "PRAGMA journal_mode = WAL"
+# Why: after a checkpoint, shrink the WAL back to 64 MiB instead of keeping its peak size.
+SET_JOURNAL_SIZE_LIMIT = "PRAGMA journal_size_limit = 67108864"
+# IMMEDIATE takes the write lock up front: a writer waits at BEGIN (busy timeout) instead of
+# failing later when one of its reads would have to upgrade to a write.
+BEGIN_WRITE = "BEGIN IMMEDIATE"
+COMMIT = "COMMIT"
+ROLLBACK = "ROLLBACK"
+
 # Named migrations, applied in order, each recorded in `migrations` (sqlite-utils style).
 # Never edit a published migration: append a new one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     (
         "0001_initial",
         [
+            # Why: marks the file as durableflow's, so opening never adopts another
+            # application's database (see sqlite_connect.check_file).
             f"PRAGMA application_id = {APPLICATION_ID}",
             # next_visible_at caches MIN(messages.visible_at) for the instance so that
             # finding work is one index range scan over instances, however many messages
