@@ -39,8 +39,17 @@ def linter_version() -> str:
     return stamp.hexdigest()[:16]
 
 
+def _ensure_directory(root: Path, directory: Path) -> None:
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = root / ".gitignore"
+    if not ignore.exists():
+        # Like .pytest_cache and .ruff_cache: never committed, even where nothing ignores it.
+        ignore.write_text("# created by durable-lint\n*\n", encoding="utf-8")
+
+
 def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Write-then-rename so parallel runs never read a half-written file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -92,10 +101,12 @@ class ResultCache:
 
     def put(self, kind: str, key: str, data: Any) -> None:
         """Store JSON under ``key``."""
+        _ensure_directory(self.directory, self.directory / kind)
         _write_json(self.directory / kind / f"{key}.json", data)
 
     def flush(self) -> None:
         """Write the file index if it changed."""
         if self._dirty:
+            _ensure_directory(self.directory, self.directory)
             _write_json(self._index_path, self.index)
             self._dirty = False

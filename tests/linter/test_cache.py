@@ -50,3 +50,10 @@ def test_changed_config_is_not_answered_from_cache(write_files: WriteFiles, tmp_
         [str(root)], LintConfig(ignore=("DUR001",)), root=root, jobs=1, cache_dir=cache
     )
     assert not result.from_cache and result.findings == []
+
+
+def test_cache_directory_ignores_itself_for_git(write_files: WriteFiles, tmp_path: Path) -> None:
+    root = write_files({"flows.py": FLOW})
+    cache = tmp_path / "cache"
+    lint_paths([str(root)], root=root, jobs=1, cache_dir=cache)
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
