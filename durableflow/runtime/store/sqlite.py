@@ -164,6 +164,10 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise db.translate(exc, self.path, self.busy_timeout) from None
 
+    def _any(self, statement: str, now_us: int) -> bool:
+        with self._read() as c:
+            return c.execute(statement, {"now": now_us}).fetchone() is not None
+
     # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
         """Create an instance atomically and queue its ExecutionStarted message."""
@@ -268,6 +272,8 @@ class SqliteStore:
         """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
+        if not self._any(sql.ANY_READY_INSTANCE, now_us):
+            return None
         with self._write(durable=False) as c:
             row = c.execute(
                 sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
@@ -395,6 +401,8 @@ class SqliteStore:
         """Lease the oldest queued activity whose lease is free or expired."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
+        if not self._any(sql.ANY_READY_ACTIVITY, now_us):
+            return None
         with self._write(durable=False) as c:
             row = c.execute(
                 sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us}

@@ -138,12 +138,14 @@ INSERT_INSTANCE = """INSERT OR REPLACE INTO instances (
 ) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, 0, ?)"""
 DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = ?"
 
-LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
-WHERE instance_id = (
-    SELECT instance_id FROM instances INDEXED BY instances_ready
+_READY_INSTANCE = """SELECT instance_id FROM instances INDEXED BY instances_ready
     WHERE next_visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
-    ORDER BY next_visible_at, instance_id LIMIT 1
-)
+    ORDER BY next_visible_at, instance_id LIMIT 1"""
+# Idle workers poll: answering "nothing to do" with a read (which never waits in WAL)
+# keeps them from queueing for the write lock just to find out.
+ANY_READY_INSTANCE = _READY_INSTANCE
+LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
+WHERE instance_id = ({_READY_INSTANCE})
 RETURNING {ROW_COLUMNS}"""
 
 FINISH_STEP = """UPDATE instances SET
@@ -182,13 +184,13 @@ DELETE_MESSAGES = "DELETE FROM messages WHERE instance_id = ?"
 # -- activities ----------------------------------------------------------------------------
 INSERT_ACTIVITY = """INSERT INTO activities
     (instance_id, execution_id, task_id, name, input, visible_at) VALUES (?, ?, ?, ?, ?, ?)"""
-LOCK_ACTIVITY = """UPDATE activities
-SET lease_owner = :owner, lease_expires = :expires, attempt = attempt + 1
-WHERE work_id = (
-    SELECT work_id FROM activities
+_READY_ACTIVITY = """SELECT work_id FROM activities
     WHERE visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
-    ORDER BY work_id LIMIT 1
-)
+    ORDER BY work_id LIMIT 1"""
+ANY_READY_ACTIVITY = _READY_ACTIVITY
+LOCK_ACTIVITY = f"""UPDATE activities
+SET lease_owner = :owner, lease_expires = :expires, attempt = attempt + 1
+WHERE work_id = ({_READY_ACTIVITY})
 RETURNING work_id, instance_id, execution_id, task_id, name, input, attempt"""
 DELETE_LEASED_ACTIVITY = """DELETE FROM activities
 WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
