@@ -8,8 +8,7 @@ backends, so items are compared without them; everything else must match exactly
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +17,13 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
@@ -78,9 +83,9 @@ class _Plan:
 class SameBehaviour(RuleBasedStateMachine):
     """MemoryStore and SqliteStore, fed the same operations, must agree on everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path) -> None:
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp(prefix="durableflow-eq-"))
+        self.dir = directory
         # Durability is not under test here; OFF keeps hundreds of examples fast.
         self.stores: list[Store] = [
             MemoryStore(),
@@ -94,7 +99,6 @@ class SameBehaviour(RuleBasedStateMachine):
     def teardown(self) -> None:
         for store in self.stores:
             store.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
     def now(self) -> Any:
@@ -247,5 +251,14 @@ class SameBehaviour(RuleBasedStateMachine):
         self.both(lambda s: s.next_wake_time())
 
 
-SameBehaviour.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
-TestSameBehaviour = SameBehaviour.TestCase
+def test_memory_and_sqlite_agree_on_random_operation_sequences(tmp_path: Path) -> None:
+    runs = itertools.count()
+
+    def machine() -> SameBehaviour:
+        directory = tmp_path / f"run{next(runs)}"
+        directory.mkdir()
+        return SameBehaviour(directory)
+
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=60, stateful_step_count=40, deadline=None)
+    )
