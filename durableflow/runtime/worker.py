@@ -50,7 +50,12 @@ log = logging.getLogger("durableflow.worker")
 
 @dataclass(frozen=True, slots=True)
 class StepTrace:
-    """One orchestration step as a worker ran it (monotonic nanoseconds, system-wide)."""
+    """One orchestration step as a worker ran it (monotonic nanoseconds, system-wide).
+
+    ``started_ns`` is taken once the lease is held, ``ended_ns`` just before the commit is
+    sent: while the lease works, two traces of one instance can never overlap, whatever
+    the scheduler does after the commit.
+    """
 
     instance_id: str
     owner: str
@@ -105,6 +110,7 @@ class Worker:
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
+        self._decided_ns = 0
         self._busy = 0
         self._free_slots = threading.Semaphore(activity_concurrency)
         self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
@@ -211,6 +217,7 @@ class Worker:
         if item is None:
             return False
         began = time.monotonic_ns()
+        self._decided_ns = 0
         committed = False
         try:
             self._step(item)
@@ -226,7 +233,11 @@ class Worker:
             if self._on_step is not None:
                 self._on_step(
                     StepTrace(
-                        item.instance.instance_id, self.owner, began, time.monotonic_ns(), committed
+                        item.instance.instance_id,
+                        self.owner,
+                        began,
+                        self._decided_ns or time.monotonic_ns(),
+                        committed,
                     )
                 )
         return True
@@ -258,6 +269,7 @@ class Worker:
         else:
             result = replayer.advance(item.history, new_events)
         commit = build_commit(inst, result, consumed, now)
+        self._decided_ns = time.monotonic_ns()
         self.store.commit_orchestration(item, commit, now=now)
         if replayer is not None and not result.is_terminal:
             self._cache[iid] = (inst.execution_id, replayer)
