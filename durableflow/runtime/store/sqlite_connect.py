@@ -50,7 +50,11 @@ def translate(exc: sqlite3.Error, path: str, busy_timeout: float) -> StoreError:
             "busy_timeout"
         )
     if code in _NOT_A_DB_CODES or "not a database" in text or "malformed" in text:
-        return not_a_database(path, text)
+        return StoreError(
+            f"{path} is not a durableflow/SQLite database or is damaged ({text}); the "
+            "transaction was rolled back. Restore the file from a backup or point the store "
+            "at a new file"
+        )
     return StoreError(f"SQLite error on {path}: {text}")
 
 
