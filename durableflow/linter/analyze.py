@@ -208,6 +208,7 @@ def analyze_source(
         module_findings=tuple(raw(code, hit) for code, hit in module_hits),
         suppressions=parse_suppressions(source),
         defined=tuple(prefix + name for name in info.functions),
+        reexports={prefix + name: target for name, target in info.imports.aliases.items()},
     )
     analysis = Analysis(result, module=module)
     if want_edits:

@@ -104,6 +104,7 @@ class _Run:
         self.roots: dict[str, set[str]] = {}
         self.files: dict[str, SourceFile] = {}
         self.by_module: dict[str, list[str]] = {}
+        self.aliases: dict[str, str] = {}
 
     def prefilter(self, paths: list[str]) -> list[str]:
         markers = candidate_markers(self.config.orchestrator_decorators, self.config.orchestrators)
@@ -165,6 +166,17 @@ class _Run:
                 )
         return None
 
+    def _request(self, callee: str, near: str) -> set[str]:
+        """Ask the module defining ``callee`` to analyse it; return that module's path if new."""
+        path = self._module_path(callee, near)
+        if path is None or callee in self.roots.setdefault(path, set()):
+            return set()
+        known = self.results.get(path)
+        if known is not None and callee not in known.defined and callee not in known.reexports:
+            return set()
+        self.roots[path].add(callee)
+        return {path}
+
     def follow_helpers(self) -> None:
         while True:
             analysed = {f.qualname for r in self.results.values() for f in r.functions}
@@ -179,6 +191,10 @@ class _Run:
                             continue
                         known = self.results.get(path)
                         if known is not None and callee not in known.defined:
+                            target = known.reexports.get(callee)
+                            if target is not None and target != callee:
+                                self.aliases[callee] = target
+                                requested |= self._request(target, known.path)
                             continue
                         if callee not in self.roots.setdefault(path, set()):
                             self.roots[path].add(callee)
@@ -203,7 +219,7 @@ def _findings(run: _Run, root: Path) -> list[Finding]:
     from durableflow.linter.graph import call_chains
 
     results = list(run.results.values())
-    chains = call_chains(results)
+    chains = call_chains(results, run.aliases)
     module_of = {f.qualname: r.module_name for r in results for f in r.functions}
     findings: set[Finding] = set()
     config = run.config

@@ -80,6 +80,8 @@ class ModuleResult:
         module_findings: Findings outside functions (syntax errors, star imports).
         suppressions: Line -> suppressed codes (an empty tuple suppresses every code).
         defined: Qualified names of all functions the module defines (analysed or not).
+        reexports: Module-level imported names -> what they refer to (``from .impl import f``
+            in ``pkg/__init__.py`` makes ``pkg.f`` mean ``pkg.impl.f``).
     """
 
     path: str
@@ -89,6 +91,7 @@ class ModuleResult:
     module_findings: tuple[RawFinding, ...]
     suppressions: dict[int, tuple[str, ...]] = field(default_factory=dict)
     defined: tuple[str, ...] = ()
+    reexports: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable form (see ``from_json``)."""
@@ -107,6 +110,7 @@ class ModuleResult:
             "module_findings": [_finding_json(r) for r in self.module_findings],
             "suppressions": {str(k): list(v) for k, v in self.suppressions.items()},
             "defined": list(self.defined),
+            "reexports": self.reexports,
         }
 
     @classmethod
@@ -127,6 +131,7 @@ class ModuleResult:
             module_findings=tuple(_finding_from_json(r) for r in data["module_findings"]),
             suppressions={int(k): tuple(v) for k, v in data["suppressions"].items()},
             defined=tuple(data["defined"]),
+            reexports=dict(data["reexports"]),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
@@ -11,12 +11,15 @@ from durableflow.linter.ftypes import ModuleResult
 __all__ = ["call_chains"]
 
 
-def call_chains(results: Iterable[ModuleResult]) -> dict[str, tuple[str, ...]]:
+def call_chains(
+    results: Iterable[ModuleResult], aliases: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Map every function reachable from an orchestrator to its shortest call chain.
 
     The chain starts at an orchestrator and ends at the function. Cycles (mutual recursion) are
-    fine: shortest paths visit each function once. Ties between orchestrators go to the one whose
-    qualified name sorts first, so output is stable.
+    fine: shortest paths visit each function once. ``aliases`` maps re-exported names to the
+    functions they stand for (an edge from the name to the function). Ties between orchestrators
+    go to the one whose qualified name sorts first, so output is stable.
     """
     graph: nx.DiGraph = nx.DiGraph()
     orchestrators: list[str] = []
@@ -27,6 +30,8 @@ def call_chains(results: Iterable[ModuleResult]) -> dict[str, tuple[str, ...]]:
             for callee in function.calls:
                 graph.add_edge(function.qualname, callee)
     chains: dict[str, tuple[str, ...]] = {}
+    for alias, target in (aliases or {}).items():
+        graph.add_edge(alias, target)
     for orchestrator in sorted(set(orchestrators)):
         if orchestrator not in graph:
             continue

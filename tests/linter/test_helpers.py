@@ -117,3 +117,24 @@ def test_method_helpers_called_through_self_are_followed(write_files: WriteFiles
     (finding,) = lint_paths([str(root)], root=root, jobs=1).findings
     assert (finding.span.line, finding.code) == (9, "DUR001")
     assert finding.chain == ("flows.Flows.flow", "flows.Flows._now")
+
+
+def test_helper_reexported_by_package_init_is_followed(write_files: WriteFiles) -> None:
+    flows = """
+    import durableflow as df
+    from tools import stamp
+
+    app = df.App()
+
+
+    @app.orchestrator
+    def flow(ctx, data):
+        yield ctx.call_activity("a", stamp())
+    """
+    impl = "import uuid\n\n\ndef stamp():\n    return str(uuid.uuid4())\n"
+    root = write_files(
+        {"flows.py": flows, "tools/__init__.py": "from .impl import stamp\n", "tools/impl.py": impl}
+    )
+    (finding,) = lint_paths([str(root)], root=root, jobs=1).findings
+    assert finding.path == str(root / "tools" / "impl.py")
+    assert finding.chain == ("flows.flow", "tools.stamp", "tools.impl.stamp")

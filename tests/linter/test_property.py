@@ -14,7 +14,7 @@ from durableflow.linter.fixes import fix_source
 
 HEAD = "import durableflow as df\napp = df.App()\n\n@app.orchestrator\ndef orch(ctx, data):\n"
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
