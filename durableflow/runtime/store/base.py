@@ -200,7 +200,12 @@ class Store(Protocol):
     def lock_orchestration(
         self, owner: str, *, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
-        """Lease one instance that has messages visible at ``now`` and no live lease."""
+        """Lease one instance that has messages visible at ``now`` and no live lease.
+
+        The history's events (and their payloads) may be shared with the store's own cache
+        and with earlier work items: treat them as read-only, and copy a payload before
+        handing it to code that may mutate it.
+        """
         ...
 
     def commit_orchestration(
