@@ -5,7 +5,6 @@ Times are injected (``now=``), so nothing here sleeps; leases expire by moving `
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -17,9 +16,7 @@ from durableflow.core.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceIdError,
-    InvalidStateError,
     PayloadError,
-    StoreError,
 )
 from durableflow.core.history import FailureDetails
 from durableflow.core.status import RuntimeStatus
@@ -94,7 +91,12 @@ def types(events: list[h.HistoryEvent]) -> list[str]:
 
 
 class StoreContract:
-    """Behaviour every Store backend must have. Subclasses provide a ``store`` fixture."""
+    """Instances, inboxes and orchestration steps: behaviour every Store backend must have.
+
+    A backend's test class mixes in this and ``WorkContract`` (activities, purge, wake-up
+    time, concurrency; ``tests/runtime/test_store_work_contract.py``) and provides a
+    ``store`` fixture.
+    """
 
     # -- create / get -------------------------------------------------------------------
     def test_create_instance_makes_a_pending_row_with_its_input(self, store: Store) -> None:
@@ -440,178 +442,3 @@ class StoreContract:
         lock(store, "w2", now=at(61))
         store.abandon_orchestration(stale)
         assert store.lock_orchestration("w3", now=at(62), lease=LEASE) is None
-
-    # -- activities -----------------------------------------------------------------------
-    def _with_activities(self, store: Store, n: int = 2) -> None:
-        start(store)
-        acts = [ScheduleActivity(i, f"act{i}", i) for i in range(1, n + 1)]
-        step(store, lock(store), activities=acts)
-
-    def test_lock_activity_returns_none_without_work(self, store: Store) -> None:
-        assert store.lock_activity("w", now=T0, lease=LEASE) is None
-
-    def test_activities_are_locked_oldest_first(self, store: Store) -> None:
-        self._with_activities(store)
-        names = [store.lock_activity("w", now=T0, lease=LEASE) for _ in range(3)]
-        assert [a.name if a else None for a in names] == ["act1", "act2", None]
-
-    def test_expired_activity_lease_is_retaken_as_the_next_attempt(self, store: Store) -> None:
-        self._with_activities(store, 1)
-        first = store.lock_activity("w1", now=T0, lease=LEASE)
-        assert store.lock_activity("w2", now=at(59), lease=LEASE) is None
-        second = store.lock_activity("w2", now=at(60), lease=LEASE)
-        assert first is not None and second is not None
-        assert (second.work_id, second.attempt) == (first.work_id, 2)
-
-    def test_complete_activity_queues_the_result_and_deletes_the_activity(
-        self, store: Store
-    ) -> None:
-        self._with_activities(store, 1)
-        act = store.lock_activity("w", now=T0, lease=LEASE)
-        assert act is not None
-        done = h.TaskCompleted(timestamp=at(1), task_id=act.task_id, result={"r": 1})
-        store.complete_activity(act, done, now=at(1))
-        assert store.lock_activity("w", now=at(999), lease=LEASE) is None
-        (msg,) = lock(store, now=at(1)).messages
-        assert (msg.event, msg.execution_id) == (done, "x1")
-
-    def test_complete_activity_after_losing_the_lease_raises_and_queues_nothing(
-        self, store: Store
-    ) -> None:
-        self._with_activities(store, 1)
-        stale = store.lock_activity("w1", now=T0, lease=LEASE)
-        assert stale is not None and store.lock_activity("w2", now=at(60), lease=LEASE)
-        with pytest.raises(LeaseLostError, match="act1"):
-            store.complete_activity(stale, h.TaskCompleted(timestamp=T0, task_id=1), now=at(61))
-        assert store.lock_orchestration("w", now=at(61), lease=LEASE) is None
-
-    def test_abandoned_activity_can_be_locked_again(self, store: Store) -> None:
-        self._with_activities(store, 1)
-        act = store.lock_activity("w1", now=T0, lease=LEASE)
-        assert act is not None
-        store.abandon_activity(act)
-        again = store.lock_activity("w2", now=T0, lease=LEASE)
-        assert again is not None and again.work_id == act.work_id
-
-    def test_renewed_activity_lease_holds_off_other_workers(self, store: Store) -> None:
-        self._with_activities(store, 1)
-        act = store.lock_activity("w1", now=T0, lease=LEASE)
-        assert act is not None and store.renew_activity_lease(act, until=at(120))
-        assert store.lock_activity("w2", now=at(119), lease=LEASE) is None
-        store.complete_activity(act, h.TaskCompleted(timestamp=T0, task_id=1), now=at(119))
-
-    def test_renewing_a_lost_activity_lease_returns_false(self, store: Store) -> None:
-        self._with_activities(store, 1)
-        act = store.lock_activity("w1", now=T0, lease=LEASE)
-        assert act is not None and store.lock_activity("w2", now=at(60), lease=LEASE)
-        assert store.renew_activity_lease(act, until=at(500)) is False
-
-    # -- purge ----------------------------------------------------------------------------
-    def test_purge_of_an_unknown_instance_returns_false(self, store: Store) -> None:
-        assert store.purge("ghost") is False
-
-    def test_purge_of_a_live_instance_raises_and_keeps_it(self, store: Store) -> None:
-        start(store)
-        with pytest.raises(InvalidStateError, match="PENDING"):
-            store.purge("i1")
-        assert store.get_instance("i1") is not None
-
-    def test_purge_removes_the_instance_and_everything_it_owns(self, store: Store) -> None:
-        start(store)
-        item = lock(store)
-        store.send(OutgoingMessage("i1", raised(), visible_at=at(10)), now=T0)
-        step(store, item, status=RuntimeStatus.TERMINATED, activities=[ScheduleActivity(1, "a")])
-        assert store.purge("i1") is True
-        assert store.get_instance("i1") is None and store.get_history("i1") == []
-        assert store.lock_orchestration("w", now=at(99), lease=LEASE) is None
-        assert store.lock_activity("w", now=at(99), lease=LEASE) is None
-
-    # -- wake-up time ---------------------------------------------------------------------
-    def test_next_wake_time_is_none_when_idle(self, store: Store) -> None:
-        assert store.next_wake_time() is None
-
-    def test_next_wake_time_is_the_earliest_queued_message(self, store: Store) -> None:
-        start(store)
-        step(store, lock(store))
-        store.send(OutgoingMessage("i1", raised(), visible_at=at(50)), now=T0)
-        store.send(OutgoingMessage("i1", raised(), visible_at=at(20)), now=T0)
-        assert store.next_wake_time() == at(20)
-
-    def test_next_wake_time_counts_queued_activities(self, store: Store) -> None:
-        self._with_activities(store, 1)
-        assert store.next_wake_time() == T0
-
-    def test_next_wake_time_of_leased_work_is_its_lease_expiry(self, store: Store) -> None:
-        start(store)
-        lock(store)
-        assert store.next_wake_time() == T0 + LEASE
-
-    # -- payloads, concurrency, lifecycle -------------------------------------------------
-    def test_payloads_read_back_as_json_would(self, store: Store) -> None:
-        start(store, input={"t": (1, 2)})
-        assert store.get_instance("i1").input == {"t": [1, 2]}  # type: ignore[union-attr]
-
-    def test_concurrent_starts_of_one_id_have_exactly_one_winner(self, store: Store) -> None:
-        outcomes: list[str] = []
-        barrier = threading.Barrier(32)
-
-        def attempt(n: int) -> None:
-            barrier.wait()
-            try:
-                start(store, "singleton", xid=f"x{n}")
-                outcomes.append("won")
-            except InstanceAlreadyExistsError:
-                outcomes.append("lost")
-
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(32)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(outcomes) == ["lost"] * 31 + ["won"]
-        assert len(lock(store).messages) == 1
-
-    def test_concurrent_lockers_never_hold_the_same_instance(self, store: Store) -> None:
-        instances, steps_each, workers = 8, 4, 6
-        for i in range(instances):
-            start(store, f"i{i}")
-        holding: set[str] = set()
-        guard = threading.Lock()
-        problems: list[str] = []
-
-        def work(owner: str) -> None:
-            idle = 0
-            while idle < 50:
-                item = store.lock_orchestration(owner, now=T0, lease=timedelta(hours=1))
-                if item is None:
-                    idle += 1
-                    continue
-                idle = 0
-                iid, done = item.instance.instance_id, len(item.history) + 1
-                with guard:
-                    if iid in holding:
-                        problems.append(f"{iid} locked twice")
-                    holding.add(iid)
-                more = [OutgoingMessage(iid, raised())] if done < steps_each else []
-                with guard:
-                    holding.discard(iid)
-                try:
-                    step(store, item, new_events=[raised(owner, len(item.history))], messages=more)
-                except LeaseLostError as exc:
-                    problems.append(str(exc))
-
-        threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert problems == []
-        for i in range(instances):
-            inputs = [e.input for e in store.get_history(f"i{i}")]  # type: ignore[attr-defined]
-            assert inputs == list(range(steps_each))
-
-    def test_using_a_closed_store_raises_store_error(self, store: Store) -> None:
-        store.close()
-        store.close()
-        with pytest.raises(StoreError, match="closed"):
-            store.get_instance("i1")

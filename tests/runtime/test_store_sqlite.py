@@ -35,9 +35,10 @@ from tests.runtime.store_contract import (
     step,
     types,
 )
+from tests.runtime.test_store_work_contract import WorkContract
 
 
-class TestSqliteStoreContract(StoreContract):
+class TestSqliteStoreContract(StoreContract, WorkContract):
     """The contract on a fresh database file."""
 
     @pytest.fixture
