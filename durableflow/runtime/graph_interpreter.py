@@ -10,19 +10,26 @@ message as the generator would. This module never imports libcst.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections import Counter
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
+from durableflow.core import history as h
+from durableflow.core.actions import Action, CreateTimer
 from durableflow.core.errors import DurableflowError
+from durableflow.core.history import HistoryEvent
 from durableflow.core.retry import RetryPolicy
 from durableflow.ir.errors import ExpressionEvalError
 from durableflow.ir.evaluate import AUGMENTED, ContextView, assign_target, evaluate
 from durableflow.ir.exceptions import EXCEPTION_CLASSES
 from durableflow.ir.graph import CompiledGraph
 from durableflow.ir.nodes import Edge, Node
+from durableflow.ir.trace import InstanceTrace, TracedAction
 from durableflow.runtime.context import OrchestrationContext
+from durableflow.runtime.executor import Replayer
+from durableflow.runtime.tasks import ScheduledTask
 
-__all__ = ["GraphInterpreterError", "NodeTrace", "graph_orchestrator"]
+__all__ = ["GraphInterpreterError", "NodeTrace", "graph_orchestrator", "trace_history"]
 
 NodeTrace = Callable[[str, "Edge | None"], None]
 """Called with each node id as the interpreter enters it, and the edge it came through."""
@@ -258,3 +265,86 @@ def _else(node: Node, edges: list[Edge]) -> Edge:
         if edge.kind == "else":
             return edge
     raise GraphInterpreterError(f"choice {node.id}: no guard held and there is no else edge")
+
+
+def trace_history(graph: CompiledGraph, history: Sequence[HistoryEvent]) -> InstanceTrace:
+    """Replay ``history`` through ``graph`` and report the path, actions and divergence.
+
+    Pure: no store, no clock. Used for drawing an instance over its graph and for checking
+    whether an in-flight instance survives a new version of its orchestrator.
+    """
+    path: list[str] = []
+    taken: set[tuple[str, str]] = set()
+    actions: list[TracedAction] = []
+
+    def trace(node_id: str, edge: Edge | None) -> None:
+        path.append(node_id)
+        if edge is not None:
+            taken.add((edge.source, edge.target))
+
+    replayer = Replayer(graph_orchestrator(graph, trace))
+    schedule = replayer.schedule
+
+    def recording(make: Callable[[int], Action], where: str | None) -> ScheduledTask:
+        def made(seq: int) -> Action:
+            action = make(seq)
+            name = action.name if not isinstance(action, CreateTimer) else "timer"
+            actions.append(TracedAction(seq, action.KIND, name, where))
+            return action
+
+        return schedule(made, where)
+
+    replayer.schedule = recording  # type: ignore[method-assign]
+    result = replayer.advance(list(history), [])
+    recorded = tuple(_recorded(history))
+    states = _task_states(history)
+    node_tasks: dict[str, list[int]] = {}
+    for action in actions:
+        if action.node is not None:
+            node_tasks.setdefault(action.node, []).append(action.seq)
+    return InstanceTrace(
+        path=tuple(path),
+        visits=dict(Counter(path)),
+        taken=frozenset(taken),
+        actions=tuple(actions),
+        recorded=recorded,
+        task_states=states,
+        status=result.status.name,
+        failure=result.failure.message if result.failure else None,
+        diverged_at=_divergence(recorded, actions),
+        node_tasks={k: tuple(v) for k, v in node_tasks.items()},
+    )
+
+
+def _recorded(history: Sequence[HistoryEvent]) -> list[tuple[int, str, str]]:
+    out = []
+    for e in history:
+        if isinstance(e, h.TaskScheduled):
+            out.append((e.task_id, "activity", e.name))
+        elif isinstance(e, h.TimerCreated):
+            out.append((e.task_id, "timer", "timer"))
+        elif isinstance(e, h.SubOrchestrationInstanceCreated):
+            out.append((e.task_id, "sub_orchestration", e.name))
+    return out
+
+
+def _task_states(history: Sequence[HistoryEvent]) -> dict[int, str]:
+    states: dict[int, str] = {}
+    for e in history:
+        if isinstance(e, h.TaskScheduled | h.TimerCreated | h.SubOrchestrationInstanceCreated):
+            states[e.task_id] = "running"
+        elif isinstance(e, h.TaskCompleted | h.TimerFired | h.SubOrchestrationInstanceCompleted):
+            states[e.task_id] = "completed"
+        elif isinstance(e, h.TaskFailed | h.SubOrchestrationInstanceFailed):
+            states[e.task_id] = "failed"
+    return states
+
+
+def _divergence(
+    recorded: tuple[tuple[int, str, str], ...], actions: list[TracedAction]
+) -> int | None:
+    made = {a.seq: (a.kind, a.name) for a in actions}
+    for seq, kind, name in recorded:
+        if made.get(seq) != (kind, name):
+            return seq
+    return None
