@@ -152,11 +152,72 @@ def _record_assignment(
     info: ModuleInfo, names: list[str], value: cst.BaseExpression | None
 ) -> None:
     for name in names:
-        info.assigned[name] = info.assigned.get(name, 0) + 1
         if value is not None and _is_mutable_value(value, info):
             info.mutable.add(name)
         if value is not None and _is_logger_value(value, info):
             info.loggers.add(name)
+
+
+def _merge(total: dict[str, int], more: dict[str, int], factor: int = 1) -> None:
+    for name, count in more.items():
+        total[name] = total.get(name, 0) + count * factor
+
+
+def _branches(*bodies: dict[str, int]) -> dict[str, int]:
+    """Mutually exclusive branches: a name assigned in two of them is still assigned once."""
+    merged: dict[str, int] = {}
+    for body in bodies:
+        for name, count in body.items():
+            merged[name] = max(merged.get(name, 0), count)
+    return merged
+
+
+def _small_counts(stmt: cst.BaseSmallStatement) -> dict[str, int]:
+    names: list[str] = []
+    if isinstance(stmt, cst.Assign):
+        names = [n for t in stmt.targets for n in _target_names(t.target)]
+    elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+        names = list(_target_names(stmt.target))
+    elif isinstance(stmt, cst.AugAssign):
+        names = list(_target_names(stmt.target)) * 2  # rebinding an existing name
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _assignment_counts(body: Sequence[cst.CSTNode]) -> dict[str, int]:
+    """How many times each module-level name is bound, counting ``if``/``else`` and
+    ``try``/``except`` alternatives once (a constant defined per platform is not reassigned) and
+    loop bodies twice (they run repeatedly)."""
+    total: dict[str, int] = {}
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                _merge(total, _small_counts(small))
+        elif isinstance(stmt, cst.If):
+            orelse = stmt.orelse
+            other = {}
+            if isinstance(orelse, cst.If):
+                other = _assignment_counts([orelse])
+            elif isinstance(orelse, cst.Else):
+                other = _assignment_counts(orelse.body.body)
+            _merge(total, _branches(_assignment_counts(stmt.body.body), other))
+        elif isinstance(stmt, cst.Try):
+            main = _assignment_counts(stmt.body.body)
+            if stmt.orelse is not None:
+                _merge(main, _assignment_counts(stmt.orelse.body.body))
+            handlers = [_assignment_counts(h.body.body) for h in stmt.handlers]
+            _merge(total, _branches(main, *handlers))
+            if stmt.finalbody is not None:
+                _merge(total, _assignment_counts(stmt.finalbody.body.body))
+        elif isinstance(stmt, cst.For | cst.While):
+            if isinstance(stmt, cst.For):
+                _merge(total, {name: 2 for name in _target_names(stmt.target)})
+            _merge(total, _assignment_counts(stmt.body.body), factor=2)
+        elif isinstance(stmt, cst.With):
+            _merge(total, _assignment_counts(stmt.body.body))
+    return total
 
 
 def build_module_info(
@@ -177,14 +238,11 @@ def build_module_info(
         elif isinstance(stmt, cst.Assign):
             names = [n for t in stmt.targets for n in _target_names(t.target)]
             _record_assignment(info, names, stmt.value)
-        elif isinstance(stmt, cst.AnnAssign | cst.AugAssign):
+        elif isinstance(stmt, cst.AnnAssign):
             _record_assignment(info, list(_target_names(stmt.target)), stmt.value)
-            if isinstance(stmt, cst.AugAssign):
-                _record_assignment(info, list(_target_names(stmt.target)), None)
-        elif isinstance(stmt, cst.For):
-            _record_assignment(info, list(_target_names(stmt.target)), None)
         elif isinstance(stmt, cst.ImportFrom) and isinstance(stmt.names, cst.ImportStar):
             info.star_imports.append(stmt)
+    info.assigned = _assignment_counts(module.body)
     if source is None or "global " in source:
         finder = _GlobalFinder()
         for node, _ in info.functions.values():

@@ -101,3 +101,47 @@ def test_extended_banned_api_is_flagged_with_its_code() -> None:
     (finding,) = lint_source(source, config=config)
     assert finding.code == "DUR001"
     assert finding.message == "`myclock.now` reads the wall clock; use `ctx.now`"
+
+
+def test_constant_defined_per_branch_is_not_a_reassigned_global() -> None:
+    source = textwrap.dedent(
+        """
+        import sys
+        import durableflow as df
+
+        if sys.version_info >= (3, 12):
+            LIMIT = 10
+        else:
+            LIMIT = 5
+        try:
+            import ujson as json
+        except ImportError:
+            json = None
+
+        app = df.App()
+
+        @app.orchestrator
+        def orch(ctx, data):
+            yield ctx.call_activity("a", [LIMIT, json is None])
+        """
+    )
+    assert lint_source(source) == []
+
+
+def test_global_reassigned_in_sequence_or_loop_is_flagged() -> None:
+    source = textwrap.dedent(
+        """
+        import durableflow as df
+
+        MODE = "a"
+        for _ in range(3):
+            COUNT = _
+        MODE = "b"
+        app = df.App()
+
+        @app.orchestrator
+        def orch(ctx, data):
+            yield ctx.call_activity("a", [MODE, COUNT])
+        """
+    )
+    assert [(f.span.line, f.code) for f in lint_source(source)] == [(12, "DUR009"), (12, "DUR009")]
