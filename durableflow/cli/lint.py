@@ -7,7 +7,9 @@ nothing is found, 1 when something is, 2 for usage or internal errors.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import tokenize
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,7 +104,10 @@ def _apply_fixes(
     changed = 0
     diffs: list[str] = []
     for path in paths:
-        before = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
+        # Keep the file's declared encoding and its line endings.
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        before = raw.decode(encoding)
         module_name, _ = module_name_of(path, {})
         outcome = fix_source(before, path, module_name, config, unsafe=unsafe)
         if outcome.source == before:
@@ -111,7 +116,7 @@ def _apply_fixes(
         if args.diff:
             diffs.append(unified_diff(path, before, outcome.source))
         else:
-            Path(path).write_text(outcome.source, encoding="utf-8")
+            Path(path).write_bytes(outcome.source.encode(encoding))
     return changed, "".join(diffs)
 
 

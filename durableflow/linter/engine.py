@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tokenize
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -69,9 +70,10 @@ def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
     from durableflow.linter.ftypes import ModuleResult
 
     try:
-        with open(task.path, encoding="utf-8") as handle:
+        # tokenize.open honours a BOM and a PEP 263 coding cookie, as the interpreter does.
+        with tokenize.open(task.path) as handle:
             source = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, SyntaxError) as exc:
         finding = syntax_error_finding(exc)
         return ModuleResult(task.path, task.module_name, (), (), (finding,)).to_json()
     analysis: Analysis = analyze_source(
@@ -90,7 +92,12 @@ def _run_tasks(tasks: Sequence[_Task], config: LintConfig, jobs: int) -> list[di
         return [_analyse_task(task, config) for task in tasks]
     workers = min(jobs, len(tasks))
     chunk = max(1, len(tasks) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers)
+    except (OSError, NotImplementedError):
+        # No process support here (some sandboxes lack semaphores): lint in this process.
+        return [_analyse_task(task, config) for task in tasks]
+    with pool:
         return list(pool.map(_analyse_task, tasks, [config] * len(tasks), chunksize=chunk))
 
 

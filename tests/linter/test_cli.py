@@ -123,3 +123,12 @@ def test_bad_config_is_usage_error(
     root = write_files({"pyproject.toml": "[tool.durable-lint]\nselct = ['DUR001']\n"})
     status, _, err = run(capsys, "--config", str(root / "pyproject.toml"), str(root))
     assert status == 2 and "selct" in err
+
+
+def test_file_with_coding_cookie_is_decoded_like_the_interpreter_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "# -*- coding: latin-1 -*-\n" + BAD.replace('"work"', '"caf\xe9"')
+    (tmp_path / "wf.py").write_bytes(source.encode("latin-1"))
+    status, out, _ = run(capsys, str(tmp_path))
+    assert status == 1 and " DUR001 " in out and "DUR000" not in out

@@ -106,3 +106,13 @@ def test_cli_diff_prints_a_diff_and_writes_nothing(
     assert '-    yield ctx.call_activity("a", str(uuid.uuid4()))' in out
     assert '+    yield ctx.call_activity("a", str(ctx.new_uuid()))' in out
     assert (root / "flows.py").read_text() == before
+
+
+def test_cli_fix_keeps_crlf_line_endings(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({})
+    (root / "flows.py").write_bytes(FILE.replace("\n", "\r\n").encode())
+    assert main(["--no-cache", "-j", "1", "--fix", str(root)]) == 0
+    data = (root / "flows.py").read_bytes()
+    assert b"str(ctx.new_uuid())" in data and data.count(b"\r\n") == FILE.count("\n")
