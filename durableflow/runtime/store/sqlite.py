@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from durableflow.runtime.store.base import (
 )
 
 _MICRO = timedelta(microseconds=1)
+_OWNED = (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES)
 
 
 class SqliteStore:
@@ -195,7 +196,7 @@ class SqliteStore:
     ) -> None:
         iid = new.instance_id
         if replacing:
-            for statement in (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES):
+            for statement in _OWNED:
                 c.execute(statement, (iid,))
         c.execute(
             sql.INSERT_INSTANCE,
@@ -218,19 +219,17 @@ class SqliteStore:
         """The instance row, or None."""
         with self._read() as c:
             row = c.execute(sql.GET_INSTANCE, (instance_id,)).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else sql.record(row)
 
     def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """Instances matching ``query``, newest first."""
         statement, params = sql.list_instances(query)
         with self._read() as c:
-            return [_record(r) for r in c.execute(statement, params)]
+            return [sql.record(r) for r in c.execute(statement, params)]
 
     def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The current execution's history, in order (empty if unknown)."""
-        with self._read() as c:
-            rows = c.execute(sql.HISTORY_FROM, (instance_id, 0)).fetchall()
-        return [codec.decode_event(r[0]) for r in rows]
+        return self._read_history(instance_id)
 
     def send(self, message: OutgoingMessage, *, now: datetime) -> None:
         """Queue an event for an existing instance (``InstanceNotFoundError`` if none)."""
@@ -254,12 +253,7 @@ class SqliteStore:
             status = RuntimeStatus(row[0])
             if not status.is_terminal:
                 raise semantics.not_terminal(instance_id, status)
-            for statement in (
-                sql.DELETE_HISTORY,
-                sql.DELETE_MESSAGES,
-                sql.DELETE_ACTIVITIES,
-                sql.DELETE_INSTANCE,
-            ):
+            for statement in (*_OWNED, sql.DELETE_INSTANCE):
                 c.execute(statement, (instance_id,))
         with self._cache_lock:
             self._cache.pop(instance_id, None)
@@ -281,34 +275,42 @@ class SqliteStore:
             if row is None:
                 return None
             iid, epoch, history_len = row[0], row[13], row[14]
-            history = self._history(c, iid, epoch, history_len)
-            messages = [
-                Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
-                for mid, xid, vis, ev in c.execute(sql.VISIBLE_MESSAGES, (iid, now_us))
-            ]
+            known = self._cached_history(iid, epoch, history_len)
+            fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
+            inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
+        # Decoding happens after the transaction, so other writers do not wait for it.
+        events = (*known, *(codec.decode_event(r[0]) for r in fresh))
+        if len(events) != history_len:  # only if the cache was somehow wrong: read it all
+            events = tuple(self._read_history(iid))
+        self._remember_history(iid, epoch, events)
+        messages = [
+            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+            for mid, xid, vis, ev in inbox
+        ]
         return OrchestrationWorkItem(
-            _record(row), history, messages, owner, codec.from_micros(expires_us)
+            sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
         )
 
-    def _history(
-        self, c: sqlite3.Connection, iid: str, epoch: str, length: int
-    ) -> list[HistoryEvent]:
+    def _cached_history(self, iid: str, epoch: str, length: int) -> tuple[HistoryEvent, ...]:
         with self._cache_lock:
             cached = self._cache.get(iid)
-        known: Sequence[HistoryEvent] = ()
         if cached is not None and cached[0] == epoch and len(cached[1]) <= length:
-            known = cached[1]
-        rows = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
-        events = (*known, *(codec.decode_event(r[0]) for r in rows))
-        if len(events) != length:  # only if the cache was somehow wrong: read it all
-            events = tuple(codec.decode_event(r[0]) for r in c.execute(sql.HISTORY_FROM, (iid, 0)))
-        if self._cache_size > 0:
-            with self._cache_lock:
-                self._cache[iid] = (epoch, events)
-                self._cache.move_to_end(iid)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return list(events)
+            return cached[1]
+        return ()
+
+    def _remember_history(self, iid: str, epoch: str, events: tuple[HistoryEvent, ...]) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._cache_lock:
+            self._cache[iid] = (epoch, events)
+            self._cache.move_to_end(iid)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _read_history(self, iid: str) -> list[HistoryEvent]:
+        with self._read() as c:
+            rows = c.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
+        return [codec.decode_event(r[0]) for r in rows]
 
     def commit_orchestration(
         self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
@@ -475,21 +477,3 @@ class SqliteStore:
             conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             conn.close()
-
-
-def _record(row: Sequence[Any]) -> InstanceRecord:
-    return InstanceRecord(
-        instance_id=row[0],
-        name=row[1],
-        execution_id=row[2],
-        status=RuntimeStatus(row[3]),
-        created_at=codec.from_micros(row[4]),
-        updated_at=codec.from_micros(row[5]),
-        completed_at=codec.opt_from_micros(row[6]),
-        input=codec.decode_value(row[7]),
-        output=codec.decode_value(row[8]),
-        failure=codec.decode_failure(row[9]),
-        custom_status=codec.decode_value(row[10]),
-        parent_instance_id=row[11],
-        parent_task_id=row[12],
-    )

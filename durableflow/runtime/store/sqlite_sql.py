@@ -7,10 +7,12 @@ this shape (``FOR UPDATE SKIP LOCKED`` where this one relies on SQLite's single 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec
-from durableflow.runtime.store.base import InstanceQuery
+from durableflow.runtime.store.base import InstanceQuery, InstanceRecord
 
 # "DFLW": marks a file as a durableflow database, so we never adopt someone else's.
 APPLICATION_ID = 0x44464C57
@@ -237,3 +239,22 @@ def list_instances(query: InstanceQuery) -> tuple[str, list[Any]]:
         "ORDER BY created_at DESC, instance_id DESC LIMIT ?"
     )
     return sql, [*params, query.limit]
+
+
+def record(row: Sequence[Any]) -> InstanceRecord:
+    """The InstanceRecord for a row selected with ``ROW_COLUMNS``."""
+    return InstanceRecord(
+        instance_id=row[0],
+        name=row[1],
+        execution_id=row[2],
+        status=RuntimeStatus(row[3]),
+        created_at=codec.from_micros(row[4]),
+        updated_at=codec.from_micros(row[5]),
+        completed_at=codec.opt_from_micros(row[6]),
+        input=codec.decode_value(row[7]),
+        output=codec.decode_value(row[8]),
+        failure=codec.decode_failure(row[9]),
+        custom_status=codec.decode_value(row[10]),
+        parent_instance_id=row[11],
+        parent_task_id=row[12],
+    )
