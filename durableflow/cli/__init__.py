@@ -15,6 +15,7 @@ from durableflow.core.errors import DurableflowError
 # Command groups, in --help order. Each module defines register(subparsers).
 COMMAND_MODULES = [
     "durableflow.cli.runtime_commands",
+    "durableflow.cli.compiler_commands",
 ]
 
 

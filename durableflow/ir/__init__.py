@@ -10,6 +10,7 @@ from durableflow.ir.graph import SCHEMA_VERSION, CompiledGraph, graph_schema
 from durableflow.ir.nodes import DURABLE_KINDS, EDGE_KINDS, NODE_KINDS, Edge, Node, Span
 from durableflow.ir.parse import parse_expression
 from durableflow.ir.printer import print_expression
+from durableflow.ir.trace import InstanceTrace, TracedAction
 
 __all__ = [
     "BUILTINS",
@@ -24,8 +25,10 @@ __all__ = [
     "ExpressionEvalError",
     "ExpressionSyntaxError",
     "GraphFormatError",
+    "InstanceTrace",
     "Node",
     "Span",
+    "TracedAction",
     "assign_target",
     "evaluate",
     "graph_schema",
@@ -35,9 +38,17 @@ __all__ = [
 
 
 def load_graph(path: str) -> CompiledGraph:
-    """Read a graph JSON file written by ``durable compile``."""
-    with open(path, encoding="utf-8") as fh:
-        return CompiledGraph.from_json(fh.read(), path)
+    """Read a graph JSON file written by ``durable compile``.
+
+    Raises:
+        GraphFormatError: the file cannot be read or is not a valid graph document.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise GraphFormatError(f"{path}: cannot read graph: {exc.strerror}") from None
+    return CompiledGraph.from_json(text, path)
 
 
 __all__ += ["load_graph"]

@@ -1,0 +1,178 @@
+"""``durable compile``, ``durable graph`` and ``durable diff``: parse arguments, call the
+compiler API, format the results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from durableflow.compiler import CompileFailed, compile_file
+from durableflow.compiler.diff import DiffReport, check_instances, diff_graphs
+from durableflow.compiler.render import render
+from durableflow.core.errors import DurableflowError
+from durableflow.ir import CompiledGraph, load_graph
+
+__all__ = ["cmd_compile", "cmd_diff", "cmd_graph", "register"]
+
+
+def register(sub: Any) -> None:
+    """Add the compiler commands to the ``durable`` parser."""
+    p = sub.add_parser(
+        "compile",
+        help="compile orchestrators to graph JSON",
+        description="Compile the orchestrators of FILE.py into declarative graphs (JSON).",
+    )
+    p.add_argument("file", metavar="FILE.py")
+    p.add_argument("--function", metavar="NAME", help="only this orchestrator")
+    p.add_argument(
+        "-o", "--output", metavar="OUT", help="output .json file, or a directory for several"
+    )
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser(
+        "graph",
+        help="draw an orchestrator's graph",
+        description="Draw FILE.py's orchestrator (or a compiled GRAPH.json) with Graphviz, "
+        "optionally overlaid with one instance's progress.",
+    )
+    p.add_argument("file", metavar="FILE.py|GRAPH.json")
+    p.add_argument("--function", metavar="NAME", help="which orchestrator, if there are several")
+    p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    p.add_argument("--instance", metavar="ID", help="overlay this instance (needs --store)")
+    p.add_argument("--store", metavar="URL", help="store holding --instance's history")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser(
+        "diff",
+        help="classify changes between two graph versions",
+        description="Classify every change from OLD.json to NEW.json (breaking, risky, "
+        "semantic, safe); with --store, replay each running instance on NEW. Exit 1 if "
+        "anything would break.",
+    )
+    p.add_argument("old", metavar="OLD.json")
+    p.add_argument("new", metavar="NEW.json")
+    p.add_argument("--store", metavar="URL", help="check the running instances in this store")
+    p.set_defaults(func=cmd_diff)
+
+
+def _compile(path: str, function: str | None) -> list[CompiledGraph] | None:
+    try:
+        return compile_file(path, function)
+    except CompileFailed as exc:
+        for error in exc.errors:
+            print(error.format(), file=sys.stderr)
+        print(f"durable: {len(exc.errors)} compile error(s)", file=sys.stderr)
+        return None
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    """``durable compile FILE.py [--function NAME] [-o OUT]``."""
+    graphs = _compile(args.file, args.function)
+    if graphs is None:
+        return 1
+    if not graphs:
+        print(f"durable: no orchestrators found in {args.file}", file=sys.stderr)
+        return 1
+    out = Path(args.output) if args.output else None
+    if len(graphs) > 1 and (out is None or not out.is_dir()):
+        names = ", ".join(g.name for g in graphs)
+        print(
+            f"durable: {args.file} has several orchestrators ({names}); pass --function "
+            "NAME or -o DIRECTORY",
+            file=sys.stderr,
+        )
+        return 2
+    for graph in graphs:
+        text = graph.to_json()
+        if out is None:
+            sys.stdout.write(text)
+            continue
+        target = out / f"{graph.name}.graph.json" if out.is_dir() else out
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _load_one(path: str, function: str | None) -> CompiledGraph | None:
+    if path.endswith(".json"):
+        return load_graph(path)
+    graphs = _compile(path, function)
+    if graphs is None:
+        return None
+    if len(graphs) != 1:
+        names = ", ".join(g.name for g in graphs) or "none"
+        print(f"durable: choose one orchestrator with --function ({names})", file=sys.stderr)
+        return None
+    return graphs[0]
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """``durable graph FILE [--format F] [-o OUT] [--instance ID --store URL]``."""
+    graph = _load_one(args.file, args.function)
+    if graph is None:
+        return 1
+    trace = None
+    if args.instance:
+        if not args.store:
+            print("durable: --instance needs --store URL", file=sys.stderr)
+            return 2
+        from durableflow.runtime.graph_interpreter import trace_history
+        from durableflow.runtime.store import open_store
+
+        store = open_store(args.store)
+        try:
+            history = store.get_history(args.instance)
+        finally:
+            store.close()
+        if not history:
+            print(f"durable: no history for instance {args.instance!r}", file=sys.stderr)
+            return 1
+        trace = trace_history(graph, history)
+    try:
+        data = render(graph, args.format, trace)
+    except Exception as exc:  # graphviz.ExecutableNotFound and friends
+        if isinstance(exc, DurableflowError):
+            raise
+        print(f"durable: cannot render {args.format}: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``durable diff OLD.json NEW.json [--store URL]``; exit 1 if anything would break."""
+    old, new = load_graph(args.old), load_graph(args.new)
+    report = DiffReport(diff_graphs(old, new))
+    if args.store:
+        report = DiffReport(report.changes, _verdicts(old, new, args.store))
+    for change in report.changes:
+        print(f"{change.severity:9} {change.what:14} {change.node}: {change.message}")
+    if not report.changes:
+        print("no changes")
+    for verdict in report.verdicts or []:
+        state = "BREAKS" if verdict.breaks else "ok"
+        print(f"instance {verdict.instance_id}: {state} - {verdict.message}")
+    return 1 if report.would_break else 0
+
+
+def _verdicts(old: CompiledGraph, new: CompiledGraph, url: str) -> Any:
+    from durableflow.core.status import RuntimeStatus
+    from durableflow.runtime.graph_interpreter import trace_history
+    from durableflow.runtime.store import InstanceQuery, open_store
+
+    live = frozenset({RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED})
+    store = open_store(url)
+    try:
+        records = store.list_instances(InstanceQuery(statuses=live, name_prefix=old.name))
+        pairs = [
+            (r.instance_id, store.get_history(r.instance_id)) for r in records if r.name == old.name
+        ]
+    finally:
+        store.close()
+    return check_instances(new, pairs, trace_history, old)
