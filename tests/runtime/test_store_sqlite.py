@@ -444,3 +444,22 @@ def test_a_sigkilled_writer_leaves_a_consistent_store(tmp_path: Path) -> None:
             break
         kills += 1
     assert kills >= 8
+
+
+def test_reopening_after_the_only_writer_was_sigkilled_keeps_every_commit(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import os, signal, sys\n"
+        "from tests.runtime.store_contract import start\n"
+        "from durableflow.runtime.store import SqliteStore\n"
+        "store = SqliteStore(sys.argv[1])\n"
+        "for i in range(20):\n"
+        "    start(store, f'i{i}')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script, _db(tmp_path)], cwd=root, check=False)
+    assert (tmp_path / "store.db-wal").exists()  # left behind: recovery is needed on open
+    store = SqliteStore(_db(tmp_path))
+    assert len(store.list_instances(InstanceQuery())) == 20
