@@ -16,7 +16,6 @@ __all__ = ["FORMATS", "render"]
 
 FORMATS = ("text", "json", "sarif", "github")
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_INFO_URI = "https://github.com/durableflow/durableflow/blob/main/docs/linter.md"
 
 
 def _text(findings: Sequence[Finding]) -> str:
@@ -66,7 +65,6 @@ def _sarif(findings: Sequence[Finding], root: Path, version: str) -> str:
                 "name": rule.NAME,
                 "shortDescription": {"text": rule.MESSAGE},
                 "fullDescription": {"text": doc},
-                "helpUri": f"{_INFO_URI}#{rule.CODE.lower()}",
                 "help": {"text": doc},
                 "defaultConfiguration": {"level": "error"},
             }
@@ -111,7 +109,7 @@ def _sarif(findings: Sequence[Finding], root: Path, version: str) -> str:
                     "driver": {
                         "name": "durable-lint",
                         "version": version,
-                        "informationUri": _INFO_URI,
+                        "fullName": "durable-lint (durableflow)",
                         "rules": rules,
                     }
                 },

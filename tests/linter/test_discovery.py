@@ -133,3 +133,26 @@ def test_relative_import_of_context_resolves_with_module_name() -> None:
     module = cst.parse_module(source)
     assert find_orchestrators(module, module_name="durableflow.sub.mod")
     assert not find_orchestrators(module, module_name="other.sub.mod")
+
+
+def test_metadata_can_be_looked_up_for_returned_nodes() -> None:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    module = cst.parse_module(SOURCE)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    lines = [positions[d.node].start.line for d in find_orchestrators(module)]
+    assert lines == sorted(lines) and lines[0] == 12
+
+
+def test_package_internals_are_not_orchestrators() -> None:
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "durableflow"
+    for path in sorted(package.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if "rchestrat" not in source:
+            continue
+        relative = path.relative_to(package.parent).with_suffix("")
+        name = ".".join(relative.parts).removesuffix(".__init__")
+        assert find_orchestrators(cst.parse_module(source), module_name=name) == [], path

@@ -145,3 +145,21 @@ def test_global_reassigned_in_sequence_or_loop_is_flagged() -> None:
         """
     )
     assert [(f.span.line, f.code) for f in lint_source(source)] == [(12, "DUR009"), (12, "DUR009")]
+
+
+@pytest.mark.parametrize(
+    "guarded",
+    [
+        "if not ctx.is_replaying:\n    print('x')\n",
+        "if ctx.is_replaying:\n    pass\nelse:\n    print('x')\n",
+        "if not ctx.is_replaying and data:\n    print('x')\n",
+    ],
+    ids=["not-replaying", "else-of-replaying", "and-condition"],
+)
+def test_logging_under_a_replay_guard_is_not_flagged(guarded: str) -> None:
+    assert codes(guarded + "yield ctx.call_activity('a', data)\n") == []
+
+
+def test_logging_under_an_unrelated_condition_is_flagged() -> None:
+    found = codes("if data:\n    print('x')\nyield ctx.call_activity('a', data)\n")
+    assert found == [(8, "DUR012")]
