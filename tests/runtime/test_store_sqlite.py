@@ -463,3 +463,56 @@ def test_reopening_after_the_only_writer_was_sigkilled_keeps_every_commit(
     assert (tmp_path / "store.db-wal").exists()  # left behind: recovery is needed on open
     store = SqliteStore(_db(tmp_path))
     assert len(store.list_instances(InstanceQuery())) == 20
+
+
+def _vm_steps_to_lock(path: str, instances: int) -> dict[str, int]:
+    """SQLite VM instructions the lock statements take on a store of ``instances`` instances,
+    each with five queued messages and one queued activity, eight of each leased."""
+    SqliteStore(path).close()
+    now, later = 10**15, 10**15 + 10**9
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO instances (instance_id, name, execution_id, status, created_at,"
+            " updated_at, history_epoch, next_visible_at, lease_owner, lease_expires)"
+            " VALUES (?, 'o', 'x', 'RUNNING', ?, ?, 'e', ?, ?, ?)",
+            [
+                (f"i{n:06d}", n, n, n, "w" if n < 8 else None, later if n < 8 else None)
+                for n in range(instances)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO messages (instance_id, execution_id, visible_at, event)"
+            " VALUES (?, 'x', ?, '{}')",
+            [(f"i{n:06d}", n) for n in range(instances) for _ in range(5)],
+        )
+        conn.executemany(
+            "INSERT INTO activities (instance_id, execution_id, task_id, name, input,"
+            " visible_at, lease_owner, lease_expires) VALUES (?, 'x', 1, 'a', '1', ?, ?, ?)",
+            [
+                (f"i{n:06d}", n, "w" if n < 8 else None, later if n < 8 else None)
+                for n in range(instances)
+            ],
+        )
+        conn.execute("COMMIT")
+        steps = {}
+        for name in ("LOCK_ORCHESTRATION", "LOCK_ACTIVITY", "ANY_READY_INSTANCE"):
+            count = [0]
+
+            def tick(count: list[int] = count) -> int:
+                count[0] += 1
+                return 0
+
+            conn.set_progress_handler(tick, 1)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(getattr(sql, name), {"owner": "z", "expires": later, "now": now})
+            conn.execute("ROLLBACK")
+            conn.set_progress_handler(None, 1)
+            steps[name] = count[0]
+        return steps
+
+
+def test_locking_costs_the_same_with_10k_instances_as_with_100(tmp_path: Path) -> None:
+    small = _vm_steps_to_lock(_db(tmp_path, "small.db"), 100)
+    large = _vm_steps_to_lock(_db(tmp_path, "large.db"), 10_000)
+    assert large == small
