@@ -134,10 +134,8 @@ class MemoryStore:
         validate_instance_id(new.instance_id)
         input_json = codec.encode_value(new.input, f"input of orchestration {new.name!r}")
         codec.to_micros(new.created_at)
-        started = codec.roundtrip_event(
-            semantics.started_event(new, codec.utc(now)), new.instance_id
-        )
         now = codec.utc(now)
+        started = codec.roundtrip_event(semantics.started_event(new, now), new.instance_id)
         d = self._d()
         with d.lock:
             existing = d.instances.get(new.instance_id)
@@ -185,11 +183,16 @@ class MemoryStore:
             return [i.record() for i in (rows[: query.limit] if query.limit >= 0 else rows)]
 
     def get_history(self, instance_id: str) -> list[HistoryEvent]:
-        """The current execution's history, in order (empty if unknown)."""
+        """The current execution's history, in order (empty if unknown).
+
+        Fresh copies, as a durable store would read them: a client may do as it likes with
+        them without touching what the workers replay.
+        """
         d = self._d()
         with d.lock:
             inst = d.instances.get(instance_id)
-            return [] if inst is None else list(inst.history)
+            events = [] if inst is None else list(inst.history)
+        return [codec.roundtrip_event(e, instance_id) for e in events]
 
     def send(self, message: OutgoingMessage, *, now: datetime) -> None:
         """Queue an event for an existing instance (``InstanceNotFoundError`` if none)."""
