@@ -148,10 +148,13 @@ def _guard_branch(test: cst.BaseExpression) -> str | None:
         return "body"
     if isinstance(test, cst.Attribute) and test.attr.value == "is_replaying":
         return "orelse"
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        # `if not ctx.is_replaying and verbose:` guards its body too.
-        if "body" in (_guard_branch(test.left), _guard_branch(test.right)):
-            return "body"
+    # `if not ctx.is_replaying and verbose:` guards its body too.
+    if (
+        isinstance(test, cst.BooleanOperation)
+        and isinstance(test.operator, cst.And)
+        and "body" in (_guard_branch(test.left), _guard_branch(test.right))
+    ):
+        return "body"
     return None
 
 
