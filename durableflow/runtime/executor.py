@@ -13,6 +13,7 @@ the history only grows, feeding it just the new events costs O(new) instead of O
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import traceback
 from collections import deque
@@ -186,7 +187,7 @@ class Replayer:
         if self.current_time == datetime.min:
             self.current_time = e.timestamp
         try:
-            out = self._fn(self._ctx, e.input)
+            out = self._fn(self._ctx, _fresh(e.input))
         except Exception as exc:  # the orchestrator raised before its first yield
             self._fail(exc)
             return
@@ -213,7 +214,7 @@ class Replayer:
     def _on_task_completed(self, e: h.TaskCompleted | h.SubOrchestrationInstanceCompleted) -> None:
         task = self._open_tasks.pop(e.task_id, None)
         if task is not None:
-            task.complete(e.result)
+            task.complete(_fresh(e.result))
             self._resume_if_ready()
 
     def _on_task_failed(self, e: h.TaskFailed | h.SubOrchestrationInstanceFailed) -> None:
@@ -237,10 +238,10 @@ class Replayer:
     def _on_event_raised(self, e: h.EventRaised) -> None:
         waiters = self._event_waiters.get(e.name)
         if waiters:
-            waiters.popleft().complete(e.input)
+            waiters.popleft().complete(_fresh(e.input))
             self._resume_if_ready()
         else:
-            self._event_buffer.setdefault(e.name, deque()).append(e.input)
+            self._event_buffer.setdefault(e.name, deque()).append(_fresh(e.input))
 
     def _on_terminated(self, e: h.ExecutionTerminated) -> None:
         self._close_generator()
@@ -405,6 +406,13 @@ def failure_of(exc: BaseException) -> FailureDetails:
         name = f"{cls.__module__}.{name}"
     trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ is not None else None
     return FailureDetails(error_type=name, message=str(exc), stack_trace=trace)
+
+
+def _fresh(value: Any) -> Any:
+    """A private copy of a payload for user code: mutating it must not rewrite history."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return copy.deepcopy(value)
 
 
 def _is_delivery(event: HistoryEvent) -> bool:

@@ -298,3 +298,20 @@ def test_cached_replayer_matches_full_replay() -> None:
         history += got.new_events
         assert got.new_events == expect.new_events
     assert history == full.history
+
+
+def test_mutating_a_delivered_payload_does_not_rewrite_history() -> None:
+    def orch(ctx: Ctx, items: list[int]) -> Any:
+        items.append(len(items))
+        first = yield ctx.call_activity("f", list(items))
+        first.append("x")
+        items.append(len(items))
+        return [first, items]
+
+    run = Run(orch, [0])
+    r = run.feed(step(1, done(0, [7])))
+    assert r.output == [[7, "x"], [0, 1, 2]]
+    assert run.history[1].input == [0]
+    assert run.history[-2].result == [7]
+    again = replay(orch, run.history[:-1], [])
+    assert again.output == [[7, "x"], [0, 1, 2]]
