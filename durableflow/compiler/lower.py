@@ -19,6 +19,7 @@ from durableflow.compiler.scan import (
     AUG_OPS,
     FANOUT,
     LOG_HEADS,
+    LOG_METHODS,
     RESULT_VAR,
     SINGLE_TASK,
     as_back,
@@ -190,7 +191,11 @@ class Lowerer(ControlLowering):
                 "assign", "custom_status", s, exits, op="custom_status", value=text
             )
             return self._after(node, assigned)
-        if func.startswith(f"{self.ctx}.logger.") or func.startswith(LOG_HEADS):
+        head, _, method = func.rpartition(".")
+        is_logger = head == f"{self.ctx}.logger" or (
+            head in LOG_HEADS and head not in self.scope.local_names
+        )
+        if is_logger and method in LOG_METHODS:
             return exits  # logging has no durable effect; the graph leaves it out
         if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Name):
             owner = value.func.value.value

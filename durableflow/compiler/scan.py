@@ -13,6 +13,7 @@ __all__ = [
     "AUG_OPS",
     "FANOUT",
     "LOG_HEADS",
+    "LOG_METHODS",
     "RESULT_VAR",
     "SINGLE_TASK",
     "as_back",
@@ -34,7 +35,10 @@ SINGLE_TASK = frozenset(
     }
 )
 FANOUT = frozenset({"call_activity", "call_sub_orchestrator"})
-LOG_HEADS = ("logging.", "logger.", "log.", "_log.", "_logger.", "LOG.", "LOGGER.")
+LOG_HEADS = frozenset({"logging", "logger", "log", "_log", "_logger", "LOG", "LOGGER"})
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
 AUG_OPS = {
     cst.AddAssign: "+=",
     cst.SubtractAssign: "-=",
