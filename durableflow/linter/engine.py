@@ -76,14 +76,17 @@ def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:
         finding = syntax_error_finding(exc)
         return ModuleResult(task.path, task.module_name, (), (), (finding,)).to_json()
-    analysis: Analysis = analyze_source(
-        source,
-        task.path,
-        task.module_name,
-        config,
-        is_package=task.is_package,
-        roots=task.roots,
-    )
+    try:
+        analysis: Analysis = analyze_source(
+            source,
+            task.path,
+            task.module_name,
+            config,
+            is_package=task.is_package,
+            roots=task.roots,
+        )
+    except Exception as exc:  # a linter bug: say which file triggered it
+        raise RuntimeError(f"while linting {task.path}: {type(exc).__name__}: {exc}") from exc
     return analysis.result.to_json()
 
 

@@ -9,6 +9,7 @@ nodes. Positions match ``PositionProvider``'s syntactic ranges.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -109,7 +110,9 @@ def _statement_starts(module: cst.Module, source: str) -> list[int] | None:
     None if CPython disagrees with LibCST about the statements (then the caller falls back).
     """
     try:
-        tree = ast.parse(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to report
+            tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     body = tree.body

@@ -6,11 +6,15 @@ import textwrap
 
 import hypothesmith
 import libcst as cst
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from durableflow.linter import LintConfig, lint_source
 from durableflow.linter.fixes import fix_source
+
+# hypothesmith compiles what it generates; CPython warns about code like `1()`.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
 HEAD = "import durableflow as df\napp = df.App()\n\n@app.orchestrator\ndef orch(ctx, data):\n"
 SETTINGS = settings(
