@@ -228,7 +228,12 @@ def _assign(
         container.append(_value(graph, node.value or "None", env))
         return
     if op == "iter":
-        env[node.target or ""] = [list(_value(graph, node.value or "[]", env)), 0]
+        # A list is walked by index like Python's list iterator (so appends in the body are
+        # seen); immutable sequences are walked as they are; anything else is snapshotted.
+        items = _value(graph, node.value or "[]", env)
+        if not isinstance(items, list | tuple | range | str):
+            items = list(items)
+        env[node.target or ""] = [items, 0]
         return
     if op in AUGMENTED:  # like Python: read the target, then the value, then combine in place
         current = _value(graph, node.target or "None", env)

@@ -31,3 +31,16 @@ def loops(ctx: df.OrchestrationContext, items):
             break
         total += 1
     return {"seen": seen, "total": total, "attempts": attempts, "last": last}
+
+
+@app.orchestrator
+def growing(ctx: df.OrchestrationContext, items):
+    """A loop over a list that its body appends to, as Python's list iterator sees it."""
+    queue = list(items)
+    done = []
+    for job in queue:
+        result = yield ctx.call_activity("run", job)
+        if result == 7 and len(queue) < 6:
+            queue.append(job)
+        done.append(result)
+    return done
