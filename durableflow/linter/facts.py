@@ -79,6 +79,7 @@ class FunctionFacts:
         locals: Names bound in the function (parameters, assignments, defs, imports).
         set_locals: Local names assigned a set or frozenset.
         task_vars: Local name -> the durable call assigned to it.
+        assigned_calls: Local name -> the last call whose result was assigned to it.
         name_loads: Number of times each plain name is read.
         nested: Ids of calls inside nested functions or lambdas (no rewrites there).
         statement_of: Call id -> the statement line that consists of just that call.
@@ -106,6 +107,7 @@ class FunctionFacts:
     locals: set[str] = field(default_factory=set)
     set_locals: set[str] = field(default_factory=set)
     task_vars: dict[str, cst.Call] = field(default_factory=dict)
+    assigned_calls: dict[str, cst.Call] = field(default_factory=dict)
     name_loads: dict[str, int] = field(default_factory=dict)
     nested: set[int] = field(default_factory=set)
     statement_of: dict[int, cst.SimpleStatementLine] = field(default_factory=dict)
@@ -191,8 +193,10 @@ class _Collector(FastVisitor):
                 name = target.target.value
                 if _is_set_value(node.value):
                     self.facts.set_locals.add(name)
-                if self.facts.is_durable_call(node.value) and isinstance(node.value, cst.Call):
-                    self.facts.task_vars[name] = node.value
+                if isinstance(node.value, cst.Call):
+                    self.facts.assigned_calls[name] = node.value
+                    if self.facts.is_durable_call(node.value):
+                        self.facts.task_vars[name] = node.value
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind(node.target)

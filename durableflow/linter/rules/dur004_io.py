@@ -58,6 +58,11 @@ class FileIo(BannedApiRule):
         orchestrator_example('with open(data["path"]) as f:\n    text = f.read()\nreturn text'),
         orchestrator_example('return Path(data["path"]).read_text()', "from pathlib import Path"),
         orchestrator_example(
+            'target = pathlib.Path(data["dir"]) / "x"\nsource = pathlib.Path(data["path"])\n'
+            "return source.exists()",
+            "import pathlib",
+        ),
+        orchestrator_example(
             'conn = db.connect("app.db")\nreturn conn.execute("select 1").fetchall()',
             "import sqlite3 as db",
         ),
@@ -66,6 +71,18 @@ class FileIo(BannedApiRule):
     def check(self, facts: FunctionFacts, context: RuleContext) -> Iterator[Hit]:
         """Report banned I/O APIs and I/O methods called on a freshly built ``Path``."""
         yield from super().check(facts, context)
+        for receiver, method, call in facts.mutations:
+            made = facts.assigned_calls.get(receiver)
+            if (
+                method in _PATH_IO
+                and made is not None
+                and facts.qualified(made.func) in _PATH_CLASSES
+            ):
+                yield Hit(
+                    call,
+                    f"`{receiver}.{method}()` on a `Path` does I/O, which repeats on every "
+                    "replay and can change; use an activity (`ctx.call_activity`)",
+                )
         for call in facts.calls:
             func = call.func
             if (

@@ -56,6 +56,11 @@ class ReplayLogging(BannedApiRule):
             'logging.getLogger("x").warning("slow")\nyield ctx.call_activity("work", data)',
             "import logging",
         ),
+        orchestrator_example(
+            'logger = logging.getLogger(__name__)\nlogger.info("start")\n'
+            'yield ctx.call_activity("work", data)',
+            "import logging",
+        ),
     )
     FIXES = (
         (
@@ -79,6 +84,19 @@ class ReplayLogging(BannedApiRule):
             if ref.call is not None and id(ref.call) not in facts.guarded:
                 yield Hit(node, entry.message(key), self._guard(facts, ref.call))
         loggers = {f"{facts.module.module_name}.{name}" for name in facts.module.loggers}
+        for receiver, method, method_call in facts.mutations:
+            made = facts.assigned_calls.get(receiver)
+            if (
+                method in _LOG_METHODS
+                and made is not None
+                and id(method_call) not in facts.guarded
+                and facts.qualified(made.func) in _LOGGER_FACTORIES
+            ):
+                yield Hit(
+                    method_call,
+                    f"`{receiver}.{method}` {_MESSAGE}",
+                    self._guard(facts, method_call),
+                )
         for ref in facts.refs:
             call = ref.call
             owner, _, method = ref.qualified.rpartition(".")
