@@ -25,7 +25,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -54,7 +54,7 @@ class StepTrace:
 
     ``started_ns`` is taken once the lease is held, ``ended_ns`` just before the commit is
     sent: while the lease works, two traces of one instance can never overlap, whatever
-    the scheduler does after the commit.
+    the scheduler does after the commit. ``committed`` is False when the lease was lost.
     """
 
     instance_id: str
@@ -75,6 +75,7 @@ class Worker:
         lease: how long a locked work item stays owned without renewal.
         poll_interval: seconds to sleep when there is no work (woken early by ``wake()``).
         cache_size: live orchestrator generators kept between steps.
+        batch_size: instances stepped together and committed in one store transaction.
         owner: this worker's lease owner name (default: host:pid:random).
         on_step: called after every orchestration step with a :class:`StepTrace`
             (observability; tests use it to prove two workers never overlap on a step).
@@ -90,6 +91,7 @@ class Worker:
         lease: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
         cache_size: int = 1024,
+        batch_size: int = 32,
         owner: str | None = None,
         on_step: Callable[[StepTrace], None] | None = None,
     ) -> None:
@@ -102,6 +104,7 @@ class Worker:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cache: OrderedDict[str, tuple[str, Replayer]] = OrderedDict()
         self._cache_size = cache_size
+        self.batch_size = batch_size
         self._stop = threading.Event()
         self._orch_wake = threading.Event()
         self._act_wake = threading.Event()
@@ -110,7 +113,6 @@ class Worker:
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
-        self._decided_ns = 0
         self._busy = 0
         self._free_slots = threading.Semaphore(activity_concurrency)
         self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
@@ -195,7 +197,7 @@ class Worker:
     def _orch_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                did = self.run_one_orchestration_step()
+                did = self.run_orchestration_batch(self.batch_size) > 0
             except Exception:
                 log.exception("orchestration step failed; retrying after the poll interval")
                 did = False
@@ -205,78 +207,94 @@ class Worker:
 
     def run_one_orchestration_step(self) -> bool:
         """Lock, run and commit one orchestration step; False if there was no work."""
+        return self.run_orchestration_batch(1) > 0
+
+    def run_orchestration_batch(self, limit: int) -> int:
+        """Lock up to ``limit`` ready instances, run one step of each, and commit them all in
+        one store transaction. Returns how many instances were locked."""
         self._enter_busy(1)
         try:
-            return self._run_one_orchestration_step()
+            return self._run_batch(limit)
         finally:
             self._enter_busy(-1)
 
-    def _run_one_orchestration_step(self) -> bool:
+    def _run_batch(self, limit: int) -> int:
         now = self.clock.now()
-        item = self.store.lock_orchestration(self.owner, now=now, lease=self.lease)
-        if item is None:
-            return False
-        began = time.monotonic_ns()
-        self._decided_ns = 0
-        committed = False
+        items = self.store.lock_orchestrations(self.owner, now=now, lease=self.lease, limit=limit)
+        if not items:
+            return 0
+        decided: list[tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]] = []
+        for item in items:
+            began = time.monotonic_ns()
+            try:
+                commit, replayer = self._decide(item, now)
+            except Exception:
+                log.exception("step of %s failed; releasing it", item.instance.instance_id)
+                self._evict(item.instance.instance_id)
+                self.store.abandon_orchestration(item)
+                continue
+            decided.append((item, commit, replayer, began))
+        ended = time.monotonic_ns()
         try:
-            self._step(item)
-            committed = True
-        except LeaseLostError:
-            self._evict(item.instance.instance_id)
-            log.warning("lost the lease on %s; another worker owns it", item.instance.instance_id)
+            applied = self.store.commit_orchestrations(
+                [(item, commit) for item, commit, _, _ in decided], now=now
+            )
         except BaseException:
-            self._evict(item.instance.instance_id)
-            self.store.abandon_orchestration(item)
+            for item, _, _, _ in decided:
+                self._evict(item.instance.instance_id)
+                self.store.abandon_orchestration(item)
             raise
-        finally:
+        for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
+            self._after_commit(item, commit, replayer, ok)
             if self._on_step is not None:
-                self._on_step(
-                    StepTrace(
-                        item.instance.instance_id,
-                        self.owner,
-                        began,
-                        self._decided_ns or time.monotonic_ns(),
-                        committed,
-                    )
-                )
-        return True
+                self._on_step(StepTrace(item.instance.instance_id, self.owner, began, ended, ok))
+        return len(items)
 
-    def _step(self, item: OrchestrationWorkItem) -> None:
+    def _decide(
+        self, item: OrchestrationWorkItem, now: datetime
+    ) -> tuple[OrchestrationCommit, Replayer | None]:
+        """Replay one step of ``item``; the commit to write and the replayer to keep."""
         inst = item.instance
-        now = self.clock.now()
         events, consumed = split_messages(inst, item.messages)
-        iid = inst.instance_id
         if not events:
             # Only stale replies, or mail for an ended instance: consume it, change nothing.
-            self.store.commit_orchestration(
-                item,
-                OrchestrationCommit(
-                    new_events=[],
-                    status=inst.status,
-                    output=inst.output,
-                    failure=inst.failure,
-                    custom_status=inst.custom_status,
-                    consumed=consumed,
-                ),
-                now=now,
+            bare = OrchestrationCommit(
+                new_events=[],
+                status=inst.status,
+                output=inst.output,
+                failure=inst.failure,
+                custom_status=inst.custom_status,
+                consumed=consumed,
             )
-            return
+            return bare, None
         new_events: list[h.HistoryEvent] = [h.OrchestratorStarted(timestamp=now), *events]
         replayer = self._replayer_for(item)
         if replayer is None:
             result = self._unknown_orchestrator(item, new_events)
         else:
             result = replayer.advance(item.history, new_events)
-        commit = build_commit(inst, result, consumed, now)
-        self._decided_ns = time.monotonic_ns()
-        self.store.commit_orchestration(item, commit, now=now)
-        if replayer is not None and not result.is_terminal:
-            self._cache[iid] = (inst.execution_id, replayer)
+        if result.is_terminal:
+            replayer = None
+        return build_commit(inst, result, consumed, now), replayer
+
+    def _after_commit(
+        self,
+        item: OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        replayer: Replayer | None,
+        applied: bool,
+    ) -> None:
+        iid = item.instance.instance_id
+        if not applied:
+            self._evict(iid)
+            log.warning("lost the lease on %s; another worker owns it", iid)
+            return
+        if replayer is not None:
+            self._cache[iid] = (item.instance.execution_id, replayer)
             self._cache.move_to_end(iid)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        else:
+        elif commit.new_events:
             self._evict(iid)
         if commit.activities:
             self._act_wake.set()

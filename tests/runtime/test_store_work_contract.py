@@ -15,7 +15,12 @@ from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
 from durableflow.core.errors import InstanceAlreadyExistsError, InvalidStateError, StoreError
 from durableflow.core.status import RuntimeStatus
-from durableflow.runtime.store import LeaseLostError, OutgoingMessage, Store
+from durableflow.runtime.store import (
+    LeaseLostError,
+    OrchestrationCommit,
+    OutgoingMessage,
+    Store,
+)
 from tests.runtime.store_contract import LEASE, T0, at, lock, raised, start, step
 
 
@@ -88,6 +93,40 @@ class WorkContract:
         assert store.renew_activity_lease(act, until=at(500)) is False
 
     # -- purge ----------------------------------------------------------------------------
+    # -- batches ---------------------------------------------------------------------------
+    def test_lock_orchestrations_leases_distinct_instances_up_to_the_limit(
+        self, store: Store
+    ) -> None:
+        for iid in ("b1", "b2", "b3"):
+            start(store, iid)
+        items = store.lock_orchestrations("w", now=T0, lease=LEASE, limit=2)
+        assert [i.instance.instance_id for i in items] == ["b1", "b2"]
+        rest = store.lock_orchestrations("w2", now=T0, lease=LEASE, limit=5)
+        assert [i.instance.instance_id for i in rest] == ["b3"]
+
+    def test_commit_orchestrations_applies_held_leases_and_reports_lost_ones(
+        self, store: Store
+    ) -> None:
+        start(store, "b1")
+        start(store, "b2")
+        first, second = store.lock_orchestrations("w", now=T0, lease=LEASE, limit=2)
+        thief = store.lock_orchestrations("w2", now=at(60), lease=LEASE, limit=1)
+        assert [i.instance.instance_id for i in thief] == ["b1"]
+        batch = [
+            (
+                it,
+                OrchestrationCommit(
+                    new_events=[m.event for m in it.messages],
+                    status=RuntimeStatus.RUNNING,
+                    consumed=[m.message_id for m in it.messages],
+                ),
+            )
+            for it in (first, second)
+        ]
+        assert store.commit_orchestrations(batch, now=at(61)) == [False, True]
+        assert store.get_history("b1") == []
+        assert len(store.get_history("b2")) == 1
+
     def test_purge_of_an_unknown_instance_returns_false(self, store: Store) -> None:
         assert store.purge("ghost") is False
 

@@ -10,6 +10,7 @@ expires. Commits check ownership, so a worker that lost its lease cannot write.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -216,6 +217,25 @@ class Store(Protocol):
         Raises:
             LeaseLostError: ``item.lease_owner`` no longer owns the instance, or the history
                 grew since the item was locked; nothing was written.
+        """
+        ...
+
+    def lock_orchestrations(
+        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[OrchestrationWorkItem]:
+        """Lease up to ``limit`` instances at once (as :meth:`lock_orchestration` would,
+        repeatedly), so a busy worker pays one transaction for a batch of steps."""
+        ...
+
+    def commit_orchestrations(
+        self,
+        batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]],
+        *,
+        now: datetime,
+    ) -> list[bool]:
+        """Apply several commits, each only if its lease still holds; one result per item.
+
+        A durable backend applies them in one transaction, so a batch costs one fsync.
         """
         ...
 

@@ -12,6 +12,7 @@ SQLite's shared in-memory databases). ``memory://`` alone is a fresh private sto
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     InstanceQuery,
     InstanceRecord,
+    LeaseLostError,
     Message,
     NewInstance,
     OrchestrationCommit,
@@ -270,8 +272,11 @@ class MemoryStore:
                 )
             for new, input_json, started in p.new_instances:
                 child = d.instances.get(new.instance_id)
-                if child is not None and not child.status.is_terminal:
-                    reply = semantics.sub_orchestration_conflict(new, child.status, now)
+                if new.instance_id == iid or (child is not None and not child.status.is_terminal):
+                    # A parent cannot replace itself, even when its row still says it ended.
+                    own = new.instance_id == iid or child is None
+                    status = RuntimeStatus.RUNNING if own or child is None else child.status
+                    reply = semantics.sub_orchestration_conflict(new, status, now)
                     self._enqueue(d, inst, codec.encode_event(reply, iid), now, inst.execution_id)
                 else:
                     self._create(d, new, input_json, codec.decode_event(started), now)
@@ -297,6 +302,35 @@ class MemoryStore:
                     inst.input_json = p.continue_input
                 for event_json in p.continue_events:
                     self._enqueue(d, inst, event_json, now, commit.continue_as_new)
+
+    def lock_orchestrations(
+        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[OrchestrationWorkItem]:
+        """Lease up to ``limit`` ready instances, oldest mail first."""
+        items: list[OrchestrationWorkItem] = []
+        while len(items) < limit:
+            item = self.lock_orchestration(owner, now=now, lease=lease)
+            if item is None:
+                break
+            items.append(item)
+        return items
+
+    def commit_orchestrations(
+        self,
+        batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]],
+        *,
+        now: datetime,
+    ) -> list[bool]:
+        """Apply several steps; each only if its lease still holds (the result says which)."""
+        applied = []
+        for item, commit in batch:
+            try:
+                self.commit_orchestration(item, commit, now=now)
+            except LeaseLostError:
+                applied.append(False)
+            else:
+                applied.append(True)
+        return applied
 
     @staticmethod
     def _enqueue(

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -264,32 +264,48 @@ class SqliteStore:
         self, owner: str, *, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
         """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
+        items = self.lock_orchestrations(owner, now=now, lease=lease, limit=1)
+        return items[0] if items else None
+
+    def lock_orchestrations(
+        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[OrchestrationWorkItem]:
+        """Lease up to ``limit`` ready instances in one transaction, oldest mail first."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
-        if not self._any(sql.ANY_READY_INSTANCE, now_us):
-            return None
+        if limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us):
+            return []
+        locked: list[tuple[Any, tuple[HistoryEvent, ...], list[Any], list[Any]]] = []
         with self._write(durable=False) as c:
-            row = c.execute(
-                sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
-            ).fetchone()
-            if row is None:
-                return None
-            iid, epoch, history_len = row[0], row[13], row[14]
-            known = self._cached_history(iid, epoch, history_len)
-            fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
-            inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
+            for _ in range(limit):
+                row = c.execute(
+                    sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
+                ).fetchone()
+                if row is None:
+                    break
+                iid, epoch, history_len = row[0], row[13], row[14]
+                known = self._cached_history(iid, epoch, history_len)
+                fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
+                inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
+                locked.append((row, known, fresh, inbox))
         # Decoding happens after the transaction, so other writers do not wait for it.
-        events = (*known, *(codec.decode_event(r[0]) for r in fresh))
-        if len(events) != history_len:  # only if the cache was somehow wrong: read it all
-            events = tuple(self._read_history(iid))
-        self._remember_history(iid, epoch, events)
-        messages = [
-            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
-            for mid, xid, vis, ev in inbox
-        ]
-        return OrchestrationWorkItem(
-            sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
-        )
+        items = []
+        for row, known, fresh, inbox in locked:
+            iid, epoch, history_len = row[0], row[13], row[14]
+            events = (*known, *(codec.decode_event(r[0]) for r in fresh))
+            if len(events) != history_len:  # only if the cache was somehow wrong: read it all
+                events = tuple(self._read_history(iid))
+            self._remember_history(iid, epoch, events)
+            messages = [
+                Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+                for mid, xid, vis, ev in inbox
+            ]
+            items.append(
+                OrchestrationWorkItem(
+                    sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
+                )
+            )
+        return items
 
     def _cached_history(self, iid: str, epoch: str, length: int) -> tuple[HistoryEvent, ...]:
         with self._cache_lock:
@@ -316,60 +332,92 @@ class SqliteStore:
         self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
     ) -> None:
         """Apply ``commit`` in one transaction and release the lease."""
-        iid = item.instance.instance_id
-        p = semantics.prepare_commit(iid, item.instance.name, commit, now)
+        if not self.commit_orchestrations([(item, commit)], now=now)[0]:
+            raise semantics.orchestration_lease_lost(item.instance.instance_id, item.lease_owner)
+
+    def commit_orchestrations(
+        self,
+        batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]],
+        *,
+        now: datetime,
+    ) -> list[bool]:
+        """Apply several steps in one durable transaction (one fsync for all of them).
+
+        Each step is applied only if its lease still holds; the result says which were.
+        """
+        prepared = [
+            (
+                item,
+                commit,
+                semantics.prepare_commit(
+                    item.instance.instance_id, item.instance.name, commit, now
+                ),
+            )
+            for item, commit in batch
+        ]
         now_us = codec.to_micros(now)
         now = codec.from_micros(now_us)
         with self._write() as c:
-            row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
-            held = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
-            if row is None or tuple(row[:3]) != held:
-                raise semantics.orchestration_lease_lost(iid, item.lease_owner)
-            execution_id: str = row[3]
-            base = len(item.history)
-            c.executemany(
-                sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)]
-            )
-            c.executemany(
-                sql.INSERT_ACTIVITY,
-                [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities],
-            )
-            for new, input_json, started in p.new_instances:
-                self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)
-            c.executemany(
-                sql.INSERT_MESSAGE_IF_EXISTS,
-                [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
-            )
-            c.executemany(
-                sql.LOWER_NEXT_VISIBLE,
-                [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
-            )
-            c.executemany(sql.DELETE_MESSAGE, [(mid, iid) for mid in commit.consumed])
-            completed = now_us if commit.status.is_terminal else None
+            return [self._apply(c, item, commit, p, now, now_us) for item, commit, p in prepared]
+
+    def _apply(
+        self,
+        c: sqlite3.Connection,
+        item: OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        p: semantics.PreparedCommit,
+        now: datetime,
+        now_us: int,
+    ) -> bool:
+        iid = item.instance.instance_id
+        row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
+        held = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
+        if row is None or tuple(row[:3]) != held:
+            return False
+        execution_id: str = row[3]
+        base = len(item.history)
+        c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
+        c.executemany(
+            sql.INSERT_ACTIVITY,
+            [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities],
+        )
+        for new, input_json, started in p.new_instances:
+            self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)
+        c.executemany(
+            sql.INSERT_MESSAGE_IF_EXISTS,
+            [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
+        )
+        c.executemany(
+            sql.LOWER_NEXT_VISIBLE,
+            [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
+        )
+        c.executemany(sql.DELETE_MESSAGE, [(mid, iid) for mid in commit.consumed])
+        completed = now_us if commit.status.is_terminal else None
+        c.execute(
+            sql.FINISH_STEP,
+            (
+                commit.status.value,
+                p.output,
+                p.failure,
+                p.custom_status,
+                now_us,
+                completed,
+                base + len(p.events),
+                iid,
+            ),
+        )
+        if commit.continue_as_new is not None:
+            new_xid = commit.continue_as_new
+            c.execute(sql.DELETE_HISTORY, (iid,))
             c.execute(
-                sql.FINISH_STEP,
-                (
-                    commit.status.value,
-                    p.output,
-                    p.failure,
-                    p.custom_status,
-                    now_us,
-                    completed,
-                    base + len(p.events),
-                    iid,
-                ),
+                sql.CONTINUE_AS_NEW,
+                (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
             )
-            if commit.continue_as_new is not None:
-                new_xid = commit.continue_as_new
-                c.execute(sql.DELETE_HISTORY, (iid,))
-                c.execute(
-                    sql.CONTINUE_AS_NEW,
-                    (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
-                )
-                c.executemany(
-                    sql.INSERT_MESSAGE, [(iid, new_xid, now_us, ev) for ev in p.continue_events]
-                )
-            c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
+            c.executemany(
+                sql.INSERT_MESSAGE, [(iid, new_xid, now_us, ev) for ev in p.continue_events]
+            )
+        c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
+        return True
 
     def _start_child(
         self,
@@ -383,8 +431,14 @@ class SqliteStore:
         now_us: int,
     ) -> None:
         row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
-        if row is not None and not RuntimeStatus(row[0]).is_terminal:
-            reply = semantics.sub_orchestration_conflict(new, RuntimeStatus(row[0]), now)
+        if new.instance_id == parent_id or (
+            row is not None and not RuntimeStatus(row[0]).is_terminal
+        ):
+            # A parent cannot replace itself, even when its row still says it ended.
+            status = (
+                RuntimeStatus.RUNNING if new.instance_id == parent_id else RuntimeStatus(row[0])
+            )
+            reply = semantics.sub_orchestration_conflict(new, status, now)
             event = codec.encode_event(reply, parent_id)
             c.execute(sql.INSERT_MESSAGE, (parent_id, parent_xid, now_us, event))
             return
