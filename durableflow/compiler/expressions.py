@@ -20,7 +20,13 @@ from durableflow.compiler.errors import CompileError
 from durableflow.discovery import ImportTable, dotted_name
 from durableflow.ir import ast as ea
 from durableflow.ir.errors import ExpressionSyntaxError
-from durableflow.ir.evaluate import BUILTINS, CONTEXT_ATTRIBUTES, SAFE_ATTRIBUTES, SAFE_METHODS
+from durableflow.ir.evaluate import (
+    BUILTINS,
+    CONTEXT_ATTRIBUTES,
+    CONTEXT_METHODS,
+    SAFE_ATTRIBUTES,
+    SAFE_METHODS,
+)
 from durableflow.ir.parse import parse_expression
 from durableflow.ir.printer import print_expression
 
@@ -409,6 +415,8 @@ class ExpressionTranslator:
             if func.attr in SAFE_METHODS:
                 return
             dotted = self._dotted(func)
+            if dotted == f"{self.scope.ctx_param}.{func.attr}" and func.attr in CONTEXT_METHODS:
+                return
             if dotted is not None and dotted.split(".")[0] == self.scope.ctx_param:
                 self.scope.error_at(
                     *self._at(e, line, col),

@@ -37,6 +37,7 @@ from durableflow.ir.printer import print_expression
 __all__ = [
     "BUILTINS",
     "CONTEXT_ATTRIBUTES",
+    "CONTEXT_METHODS",
     "SAFE_ATTRIBUTES",
     "SAFE_METHODS",
     "ContextView",
@@ -83,6 +84,7 @@ SAFE_ATTRIBUTES = frozenset(
         "hour",
         "minute",
         "second",
+        "hex",
         "task_name",
         "error_type",
         "error_message",
@@ -130,6 +132,10 @@ CONTEXT_ATTRIBUTES = frozenset(
     }
 )
 """The replay-safe attributes of the orchestration context an expression may read."""
+
+
+CONTEXT_METHODS = frozenset({"new_uuid"})
+"""Context methods an expression may call: replay-safe, and evaluated in source order."""
 
 
 class ContextView:
@@ -311,6 +317,8 @@ class _Evaluator:
         if attr.startswith("_"):
             raise ExpressionEvalError(f"attribute {attr!r} is private")
         if isinstance(value, ContextView):
+            if attr in CONTEXT_METHODS:
+                return _Method(value.read(attr))
             if attr not in CONTEXT_ATTRIBUTES:
                 raise ExpressionEvalError(
                     f"context attribute {attr!r} cannot be read in an expression; readable: "

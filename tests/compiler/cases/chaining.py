@@ -24,5 +24,6 @@ def chaining(ctx: df.OrchestrationContext, request):
     ctx.logger.info("greeted %s", request["name"])
     counted = yield ctx.call_activity("count", request["count"], retry=df.RetryPolicy(timedelta(seconds=1), 2))
     ctx.set_custom_status({"stage": "reporting", "counted": counted})
-    yield ctx.call_activity("report", [greeting, counted])
+    ref = str(ctx.new_uuid())
+    yield ctx.call_activity("report", [greeting, counted, ref, ctx.new_uuid().hex])
     return (yield ctx.call_activity("finish", None))
