@@ -23,6 +23,8 @@ __all__ = ["DurableLowering", "LoopState", "Raiser"]
 
 @dataclass
 class LoopState:
+    """The loop being lowered: its head choice, nesting depth and pending ``break`` exits."""
+
     head: str
     depth: int
     breaks: list[Exit] = field(default_factory=list)
@@ -30,6 +32,8 @@ class LoopState:
 
 @dataclass(frozen=True)
 class Raiser:
+    """A node inside a ``try`` body that may raise, with what is assigned when it does."""
+
     node: str
     assigned: frozenset[str]
     durable: bool

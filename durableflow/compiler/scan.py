@@ -138,12 +138,14 @@ def bound_names(node: cst.CSTNode) -> set[str]:
 
 
 def has_bare_raise(body: cst.BaseSuite) -> bool:
+    """True if ``body`` re-raises with a bare ``raise`` (outside nested handlers)."""
     finder = _RaiseFinder()
     body.visit(finder)
     return finder.found
 
 
 def as_back(e: Exit) -> Exit:
+    """The exit as a loop's back edge (a plain ``next`` becomes ``back``)."""
     return (
         Exit(e.source, "back", e.assigned, e.order, e.guard, e.names, e.bind)
         if e.kind == "next"
@@ -152,12 +154,14 @@ def as_back(e: Exit) -> Exit:
 
 
 def forget(e: Exit, name: str | None) -> Exit:
+    """The exit without ``name`` among its assigned names (Python unbinds ``except ... as``)."""
     if name is None:
         return e
     return Exit(e.source, e.kind, e.assigned - {name}, e.order, e.guard, e.names, e.bind)
 
 
 def target_label(target: str) -> str:
+    """Id label of an assignment: its names (``a,b``), or the subscripted name (``d``)."""
     names = sorted(target_names(target))
     if names:
         return ",".join(names)
