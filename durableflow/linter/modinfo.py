@@ -10,7 +10,7 @@ import libcst as cst
 from durableflow.discovery import ImportTable, dotted_name, import_table, iter_function_defs
 from durableflow.linter.walk import FastVisitor
 
-__all__ = ["ModuleInfo", "build_module_info"]
+__all__ = ["RULE_BUILTINS", "ModuleInfo", "build_module_info"]
 
 _MUTABLE_FACTORIES = frozenset(
     {
@@ -66,12 +66,13 @@ class ModuleInfo:
             return self.imports.resolve(dotted)
         if head in self.functions or head in self.classes or head in self.assigned:
             return f"{self.module_name}.{dotted}"
-        if head in _BUILTINS:
+        if head in RULE_BUILTINS:
             return f"builtins.{dotted}"
         return None
 
 
-_BUILTINS = frozenset(
+# The builtins rules care about; no other builtin name is resolved.
+RULE_BUILTINS = frozenset(
     {
         "open",
         "input",
