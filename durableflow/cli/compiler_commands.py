@@ -110,7 +110,21 @@ def _load_one(path: str, function: str | None) -> CompiledGraph | None:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """``durable graph FILE [--format F] [-o OUT] [--instance ID --store URL]``."""
+    """``durable graph FILE [--format F] [-o OUT] [--instance ID --store URL]``.
+
+    With ``-o DIRECTORY``, every orchestrator of FILE.py is drawn to ``DIR/<name>.<format>``.
+    """
+    out = Path(args.output) if args.output else None
+    if out is not None and out.is_dir() and not args.file.endswith(".json") and not args.instance:
+        graphs = _compile(args.file, args.function)
+        if graphs is None:
+            return 1
+        for each in graphs:
+            target = out / f"{each.name}.{args.format}"
+            if _draw(each, args.format, None, target) != 0:
+                return 1
+            print(f"wrote {target}", file=sys.stderr)
+        return 0
     graph = _load_one(args.file, args.function)
     if graph is None:
         return 1
@@ -131,17 +145,24 @@ def cmd_graph(args: argparse.Namespace) -> int:
             print(f"durable: no history for instance {args.instance!r}", file=sys.stderr)
             return 1
         trace = trace_history(graph, history)
+    if out is not None and out.is_dir():
+        out = out / f"{graph.name}.{args.format}"
+    return _draw(graph, args.format, trace, out)
+
+
+def _draw(graph: CompiledGraph, fmt: str, trace: Any, out: Path | None) -> int:
     try:
-        data = render(graph, args.format, trace)
+        data = render(graph, fmt, trace)
     except Exception as exc:  # graphviz.ExecutableNotFound and friends
         if isinstance(exc, DurableflowError):
             raise
-        print(f"durable: cannot render {args.format}: {exc}", file=sys.stderr)
+        print(f"durable: cannot render {fmt}: {exc}", file=sys.stderr)
         return 1
-    if args.output:
-        Path(args.output).write_bytes(data)
+    if out is not None:
+        out.write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0
 
 

@@ -119,3 +119,10 @@ def test_diff_without_changes_exits_zero(capsys: pytest.CaptureFixture[str]) -> 
     golden = str(CASES / "race.graph.json")
     assert main(["diff", golden, golden]) == 0
     assert "no changes" in capsys.readouterr().out
+
+
+def test_graph_draws_every_orchestrator_into_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["graph", str(CASES / "subs.py"), "-o", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.dot", "parent.dot"]
