@@ -6,7 +6,15 @@ import inspect
 
 from durableflow.linter.rules import ALL_RULES, RULES_BY_CODE
 
-__all__ = ["README_END", "README_START", "explain", "rule_table", "update_readme"]
+__all__ = [
+    "CONFIG_EXAMPLE",
+    "README_END",
+    "README_START",
+    "explain",
+    "rule_table",
+    "update_readme",
+    "usage",
+]
 
 README_START = "<!-- durable-lint-rules:start -->"
 README_END = "<!-- durable-lint-rules:end -->"
@@ -30,6 +38,45 @@ def explain(code: str) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in text.split("\n"))
+
+
+CONFIG_EXAMPLE = """\
+[tool.durable-lint]
+select = ["DUR"]                        # code prefixes; default: every rule
+ignore = ["DUR013"]
+orchestrator-decorators = ["workflow"]  # extra decorators that mark orchestrators
+orchestrators = ["myapp.flows:legacy"]  # functions that are orchestrators whatever they look like
+allowed-helpers = ["myapp.pure.*"]      # helpers trusted, not followed
+exclude = ["build/*"]
+
+[tool.durable-lint.per-file-ignores]
+"tests/*" = ["DUR012"]
+
+[tool.durable-lint.extend-banned-apis]
+"myapp.clock.now" = { code = "DUR001", replacement = "`ctx.current_utc_datetime`" }
+"""
+
+_PRE_COMMIT = """\
+repos:
+  - repo: <url of this repository>
+    rev: <tag or commit>
+    hooks:
+      - id: durable-lint
+"""
+
+
+def usage() -> str:
+    """How to run and configure durable-lint, as shown above the rule table in the README."""
+    return (
+        "`durable-lint [PATHS]` checks orchestrators (durableflow, Azure Durable Functions and "
+        "durabletask styles) and the helpers they call, across modules. `--fix` applies safe "
+        "rewrites, `--unsafe-fixes` also meaning-changing ones, `--diff` shows them; "
+        "`--format json|sarif|github`; `# noqa: DUR001` or `# durable-lint: ignore[DUR001]` "
+        "silences a line. Exit status: 0 clean, 1 findings, 2 usage or internal error. "
+        "Design notes: `docs/linter.md`.\n\n"
+        f"```toml\n{CONFIG_EXAMPLE}```\n\n"
+        f"pre-commit:\n\n```yaml\n{_PRE_COMMIT}```\n\n"
+    )
 
 
 def rule_table() -> str:
@@ -61,4 +108,4 @@ def update_readme(text: str) -> str:
     if start < 0 or end < start:
         raise ValueError(f"README lacks the {README_START} ... {README_END} markers")
     head = text[: start + len(README_START)]
-    return f"{head}\n{rule_table()}{text[end:]}"
+    return f"{head}\n{usage()}{rule_table()}{text[end:]}"

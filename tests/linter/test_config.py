@@ -109,3 +109,13 @@ def test_cli_flags_override_the_file(
     assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ["DUR002"]
     assert main([*args, "--select", "DUR001"]) == 1
     assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ["DUR001"]
+
+
+def test_documented_config_example_loads() -> None:
+    import tomllib
+
+    from durableflow.linter.config import config_from_table
+    from durableflow.linter.docs import CONFIG_EXAMPLE
+
+    config = config_from_table(tomllib.loads(CONFIG_EXAMPLE)["tool"]["durable-lint"])
+    assert config.ignore == ("DUR013",) and config.extend_banned_apis[0][0] == "myapp.clock.now"
