@@ -6,7 +6,7 @@ from datetime import datetime as dt
 from datetime import timedelta, timezone
 
 import durableflow as df
-from shop import pricing
+from shop import pricing, steps
 from shop.pricing import apply_discount as discount
 
 app = df.App()
@@ -40,4 +40,5 @@ def place_order(ctx: df.OrchestrationContext, order):
     ctx.call_activity("notify", receipt)  # expect: DUR015
     deadline = ctx.current_utc_datetime + timedelta(days=1)
     yield ctx.create_timer(deadline)
-    return receipt
+    tracking = yield from steps.ship(ctx, order)
+    return receipt, tracking
