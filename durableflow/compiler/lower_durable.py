@@ -189,7 +189,21 @@ class DurableLowering:
     def task_list(
         self, lst: cst.List, exits: list[Exit], code: str
     ) -> tuple[list[Exit], str | None]:
-        """Lower each durable element of a list to a handle; return the handles' list text."""
+        """Lower each durable element of a list to a handle; return the handles' list text.
+
+        The durable elements form a static fan-out region (``fanout#k``)."""
+        fans_out = any(is_ctx_call(e.value, self.ctx, SINGLE_TASK) for e in lst.elements)
+        if not fans_out:
+            return self._task_list(lst, exits, code)
+        self.b.push(self.b.open_region("fanout"))
+        try:
+            return self._task_list(lst, exits, code)
+        finally:
+            self.b.pop()
+
+    def _task_list(
+        self, lst: cst.List, exits: list[Exit], code: str
+    ) -> tuple[list[Exit], str | None]:
         items: list[str] = []
         for i, element in enumerate(lst.elements):
             value = element.value
