@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="qualified helper names (globs) not to follow (repeatable)",
     )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="paths not to lint when walking directories (repeatable)",
+    )
     parser.add_argument("--config", type=Path, help="pyproject.toml to read (default: nearest)")
     parser.add_argument("--fix", action="store_true", help="apply safe rewrites")
     parser.add_argument(
@@ -87,6 +93,7 @@ def _config(args: argparse.Namespace) -> tuple[LintConfig, Path]:
         orchestrator_decorators=tuple(args.decorators) if args.decorators else None,
         orchestrators=tuple(args.orchestrators) if args.orchestrators else None,
         allowed_helpers=tuple(args.allowed_helpers) if args.allowed_helpers else None,
+        exclude=tuple(args.exclude) if args.exclude else None,
     )
     return config, root
 

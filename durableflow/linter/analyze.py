@@ -163,7 +163,7 @@ def analyze_source(
         fn_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check(facts, context)]
         class_prefix = local.rpartition(".")[0] + "." if is_method else None
         calls = _called_functions(facts, prefix + class_prefix if class_prefix else None)
-        external: list[str] = []
+        callees: list[str] = []
         for qualified in sorted(calls):
             if config.is_allowed_helper(qualified):
                 continue
@@ -171,10 +171,10 @@ def analyze_source(
             if qualified.startswith(prefix) and inner in info.functions:
                 if inner not in info.activities:
                     work.append((inner, False, None))
-                    external.append(qualified)
+                    callees.append(qualified)
             elif not qualified.startswith("builtins."):
-                external.append(qualified)
-        summaries.append((prefix + local, fn_hits, tuple(external), node))
+                callees.append(qualified)
+        summaries.append((prefix + local, fn_hits, tuple(callees), node))
         hits.extend((prefix + local, code, hit) for code, hit in fn_hits)
 
     module_hits: list[tuple[str, Hit]] = []

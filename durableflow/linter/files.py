@@ -49,7 +49,7 @@ def _excluded(path: str, exclude: tuple[str, ...]) -> bool:
 
 def iter_python_files(paths: Iterable[str], exclude: tuple[str, ...] = ()) -> Iterator[str]:
     """Yield ``.py`` files under ``paths``; explicitly named files are always yielded."""
-    for given in paths:
+    for given in map(os.path.normpath, paths):
         if os.path.isfile(given):
             yield given
             continue

@@ -132,3 +132,20 @@ def test_file_with_coding_cookie_is_decoded_like_the_interpreter_does(
     (tmp_path / "wf.py").write_bytes(source.encode("latin-1"))
     status, out, _ = run(capsys, str(tmp_path))
     assert status == 1 and " DUR001 " in out and "DUR000" not in out
+
+
+def test_exclude_skips_matching_paths_when_walking(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({"keep/wf.py": BAD, "generated/wf.py": BAD})
+    status, out, _ = run(capsys, "--exclude", "generated", str(root))
+    assert status == 1
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(root / "keep" / "wf.py")]
+
+
+def test_same_file_given_twice_is_reported_once(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({"wf.py": BAD})
+    _, out, _ = run(capsys, str(root / "wf.py"), str(root / "." / "wf.py"))
+    assert len(out.splitlines()) == 1
