@@ -234,20 +234,36 @@ class Worker:
                 self.store.abandon_orchestration(item)
                 continue
             decided.append((item, commit, replayer, began))
+        reserved = self._reserve_runners(sum(len(c.activities) for _, c, _, _ in decided))
+        left = reserved
+        for _, commit, _, _ in decided:
+            if left and commit.activities:
+                commit.lease_activities_to = (self.owner, now + self.lease)
+                commit.lease_limit = min(left, len(commit.activities))
+                left -= commit.lease_limit
         ended = time.monotonic_ns()
         try:
             applied = self.store.commit_orchestrations(
                 [(item, commit) for item, commit, _, _ in decided], now=now
             )
         except BaseException:
+            self._release_runners(reserved)
             for item, _, _, _ in decided:
                 self._evict(item.instance.instance_id)
                 self.store.abandon_orchestration(item)
             raise
         for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
+            for work in commit.leased:
+                # Pre-leased in the commit: run it now, on a runner slot reserved above.
+                reserved -= 1
+                self._enter_busy(1)
+                with self._running_lock:
+                    self._running[work.work_id] = work
+                self._act_queue.put(work)
             self._after_commit(item, commit, replayer, ok)
             if self._on_step is not None:
                 self._on_step(StepTrace(item.instance.instance_id, self.owner, began, ended, ok))
+        self._release_runners(reserved)
         return len(items)
 
     def _decide(
@@ -276,6 +292,17 @@ class Worker:
         if result.is_terminal:
             replayer = None
         return build_commit(inst, result, consumed, now), replayer
+
+    def _reserve_runners(self, wanted: int) -> int:
+        """Take up to ``wanted`` free runner slots without waiting; how many were taken."""
+        got = 0
+        while got < wanted and self._free_slots.acquire(blocking=False):
+            got += 1
+        return got
+
+    def _release_runners(self, count: int) -> None:
+        for _ in range(count):
+            self._free_slots.release()
 
     def _after_commit(
         self,

@@ -127,6 +127,29 @@ class WorkContract:
         assert store.get_history("b1") == []
         assert len(store.get_history("b2")) == 1
 
+    def test_commit_can_lease_its_new_activities_to_the_committer(self, store: Store) -> None:
+        start(store)
+        item = lock(store)
+        acts = [ScheduleActivity(i, f"act{i}", {"n": i}) for i in range(3)]
+        commit = OrchestrationCommit(
+            new_events=[m.event for m in item.messages],
+            status=RuntimeStatus.RUNNING,
+            consumed=[m.message_id for m in item.messages],
+            activities=acts,
+            lease_activities_to=("w", at(60)),
+            lease_limit=2,
+        )
+        store.commit_orchestration(item, commit, now=T0)
+        assert [(a.name, a.input, a.attempt, a.lease_owner) for a in commit.leased] == [
+            ("act0", {"n": 0}, 1, "w"),
+            ("act1", {"n": 1}, 1, "w"),
+        ]
+        other = store.lock_activity("w2", now=T0, lease=LEASE)
+        assert other is not None and other.name == "act2"
+        assert store.lock_activity("w2", now=T0, lease=LEASE) is None
+        done = h.TaskCompleted(timestamp=T0, task_id=0, result=1)
+        store.complete_activity(commit.leased[0], done, now=T0)
+
     def test_purge_of_an_unknown_instance_returns_false(self, store: Store) -> None:
         assert store.purge("ghost") is False
 

@@ -124,6 +124,10 @@ class OrchestrationCommit:
         continue_as_new: when set, the history is cleared after appending ``new_events``,
             the row gets this new execution id and status CONTINUED_AS_NEW, and
             ``continue_messages`` are queued for the new execution (ExecutionStarted first).
+        lease_activities_to / lease_limit: when set, the first ``lease_limit`` activities
+            are inserted already leased to ``(owner, expires)`` (attempt 1), and the store
+            appends their work items to ``leased``: the committing worker runs them at once
+            without another lock transaction.
     """
 
     new_events: list[HistoryEvent]
@@ -137,6 +141,9 @@ class OrchestrationCommit:
     consumed: list[int] = field(default_factory=list)
     continue_as_new: str | None = None
     continue_messages: list[HistoryEvent] = field(default_factory=list)
+    lease_activities_to: tuple[str, datetime] | None = None
+    lease_limit: int = 0
+    leased: list[ActivityWorkItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,11 +265,28 @@ class MemoryStore:
             if inst is None or not _holds(inst, item):
                 raise semantics.orchestration_lease_lost(iid, item.lease_owner)
             inst.history.extend(codec.decode_event(e) for e in p.events)
-            for task_id, name, input_json in p.activities:
+            lease_to = commit.lease_activities_to
+            k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
+            for n, (task_id, name, input_json) in enumerate(p.activities):
                 wid = d.next_id()
-                d.activities[wid] = _Activity(
-                    wid, iid, inst.execution_id, task_id, name, input_json, now
-                )
+                act = _Activity(wid, iid, inst.execution_id, task_id, name, input_json, now)
+                d.activities[wid] = act
+                if lease_to is not None and n < k:
+                    act.lease_owner, act.lease_expires = lease_to[0], codec.utc(lease_to[1])
+                    act.attempt = 1
+                    commit.leased.append(
+                        ActivityWorkItem(
+                            work_id=wid,
+                            instance_id=iid,
+                            execution_id=inst.execution_id,
+                            task_id=task_id,
+                            name=name,
+                            input=codec.decode_value(input_json),
+                            attempt=1,
+                            lease_owner=lease_to[0],
+                            lease_expires=act.lease_expires,
+                        )
+                    )
             for new, input_json, started in p.new_instances:
                 child = d.instances.get(new.instance_id)
                 if new.instance_id == iid or (child is not None and not child.status.is_terminal):

@@ -377,9 +377,32 @@ class SqliteStore:
         execution_id: str = row[3]
         base = len(item.history)
         c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
+        lease_to = commit.lease_activities_to
+        k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
+        if lease_to is not None and k:
+            owner, expires = lease_to
+            expires_us = codec.to_micros(expires)
+            for tid, name, inp in p.activities[:k]:
+                (work_id,) = c.execute(
+                    sql.INSERT_LEASED_ACTIVITY,
+                    (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
+                ).fetchone()
+                commit.leased.append(
+                    ActivityWorkItem(
+                        work_id=work_id,
+                        instance_id=iid,
+                        execution_id=execution_id,
+                        task_id=tid,
+                        name=name,
+                        input=codec.decode_value(inp),
+                        attempt=1,
+                        lease_owner=owner,
+                        lease_expires=codec.from_micros(expires_us),
+                    )
+                )
         c.executemany(
             sql.INSERT_ACTIVITY,
-            [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities],
+            [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities[k:]],
         )
         for new, input_json, started in p.new_instances:
             self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)

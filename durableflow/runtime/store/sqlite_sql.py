@@ -186,6 +186,10 @@ DELETE_MESSAGES = "DELETE FROM messages WHERE instance_id = ?"
 # -- activities ----------------------------------------------------------------------------
 INSERT_ACTIVITY = """INSERT INTO activities
     (instance_id, execution_id, task_id, name, input, visible_at) VALUES (?, ?, ?, ?, ?, ?)"""
+INSERT_LEASED_ACTIVITY = """INSERT INTO activities
+    (instance_id, execution_id, task_id, name, input, visible_at, lease_owner, lease_expires,
+     attempt)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING work_id"""
 _READY_ACTIVITY = """SELECT work_id FROM activities
     WHERE visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
     ORDER BY work_id LIMIT 1"""
