@@ -255,7 +255,7 @@ def _choose(graph: CompiledGraph, node: Node, env: dict[str, Any]) -> Edge:
         state = env[node.iter or ""]
         items, index = state
         if index < len(items):
-            state[1] = index + 2
+            state[1] = index + 1
             _bind(graph, node.item, items[index], env)
             return next(e for e in edges if e.kind == "guard")
         return _else(node, edges)
