@@ -1,6 +1,8 @@
 """Equivalence on generated orchestrators: hypothesis writes small programs from the compilable
-subset (activities, fan-out, timers, if/else, for/while with break/continue, try/except,
-returns), the compiler must accept every one, and the graph must behave like the source."""
+subset (activities with and without retries, fan-out, timers, events with timeouts, races,
+sub-orchestrations, continue_as_new, if/else, for/while with break/continue, try/except,
+raise, return), the compiler must accept every one, and the graph must behave like the
+source."""
 
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ def _indent(lines: list[str]) -> list[str]:
 
 @st.composite
 def _statement(draw: st.DrawFn, depth: int, in_loop: bool) -> list[str]:
-    simple = ["activity", "assign", "fanout", "timer", "literal_all"]
+    simple = ["activity", "assign", "fanout", "timer", "literal_all", "event", "event_timeout"]
+    simple += ["race", "sub", "raise", "retry", "continue_as_new"]
     compound = ["if", "for", "while", "try"] if depth < 2 else []
     jumps = ["break", "continue"] if in_loop else []
     kind = draw(st.sampled_from(simple + compound + jumps + ["return"]))
@@ -68,6 +71,39 @@ def _statement(draw: st.DrawFn, depth: int, in_loop: bool) -> list[str]:
         ]
     if kind == "timer":
         return [f"yield ctx.create_timer(ctx.current_utc_datetime + timedelta(seconds={n + 1}))"]
+    if kind == "event":
+        return [f'ev = yield ctx.wait_for_external_event("go{n % 2}")', "acc.append(ev)"]
+    if kind == "event_timeout":
+        return [
+            "try:",
+            '    ev = yield ctx.wait_for_external_event("go0", timeout=timedelta(seconds=30))',
+            "except df.EventTimeoutError:",
+            "    ev = None",
+            "acc.append(ev)",
+        ]
+    if kind == "race":
+        return [
+            f"t = ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes={n + 1}))",
+            'e = ctx.wait_for_external_event("go1")',
+            "w = yield ctx.task_any([e, t])",
+            "if w == e:",
+            "    t.cancel()",
+            "    acc.append(e.get_result())",
+            "else:",
+            '    acc.append("timeout")',
+        ]
+    if kind == "sub":
+        return ['s = yield ctx.call_sub_orchestrator("child", total)', "acc.append(s)"]
+    if kind == "raise":
+        return [f"if {draw(_GUARDS)}:", '    raise ValueError("generated", total)']
+    if kind == "retry":
+        return [
+            'r = yield ctx.call_activity("flaky", total, '
+            "retry=df.RetryPolicy(timedelta(seconds=1), 3))",
+            "acc.append(r)",
+        ]
+    if kind == "continue_as_new":
+        return [f"if {draw(_GUARDS)}:", "    ctx.continue_as_new(total)"]
     if kind == "return":
         return ["return [acc, total]"]
     if kind in ("break", "continue"):
@@ -113,4 +149,5 @@ def test_generated_orchestrators_compile_and_behave_like_their_graphs(
     namespace: dict[str, Any] = {"__name__": "generated"}
     exec(compile(source, "generated.py", "exec"), namespace)  # the generator under test
     generator = namespace["app"].orchestrators["generated"]
-    check_equivalence(generator, graph, inp, World(seed=seed, failure_rate=0.2))
+    world = World(seed=seed, events=("go0", "go1"), failure_rate=0.2)
+    check_equivalence(generator, graph, inp, world)
