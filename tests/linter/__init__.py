@@ -1,0 +1,1 @@
+"""Tests for durable-lint and the shared orchestrator discovery."""
