@@ -35,6 +35,8 @@ CODES: dict[str, str] = {
     "DFC021": "unsupported statement",
     "DFC022": "expression statement without a durable effect",
     "DFC023": "unsupported arguments to a durable call",
+    "DFC024": "Python syntax error",
+    "DFC025": "no orchestrator of the requested name",
 }
 """Every compile error code and what it covers."""
 

@@ -38,12 +38,12 @@ def compile_source(
         raise CompileFailed(
             [
                 CompileError(
-                    "DFC021",
+                    "DFC024",
                     f"syntax error: {exc.message}",
                     "fix the syntax",
                     path,
-                    exc.raw_line,
-                    exc.raw_column + 1,
+                    exc.editor_line,
+                    exc.editor_column,
                 )
             ]
         ) from None
@@ -57,7 +57,7 @@ def compile_source(
             raise CompileFailed(
                 [
                     CompileError(
-                        "DFC021",
+                        "DFC025",
                         f"no orchestrator named {function!r}",
                         "check the name (`durable compile FILE --function NAME`)",
                         path,
