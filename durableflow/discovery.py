@@ -8,7 +8,7 @@ This is the one discovery implementation shared by the linter and the compiler. 
 * Azure Durable Functions for Python: ``@<app>.orchestration_trigger(...)``,
   ``df.Orchestrator.create(fn)`` and a ``DurableOrchestrationContext`` parameter;
 * durabletask-python: an ``OrchestrationContext`` parameter imported from ``durabletask`` and
-  ``<worker>.add_orchestrator(fn)``;
+  ``<worker>.add_orchestrator(fn)`` / ``add_named_orchestrator("name", fn)``;
 * configured decorator names and an explicit list of functions ("config" style).
 
 Activities (``@<app>.activity``, ``@<app>.activity_trigger``, ``@<app>.entity_trigger``) are never
@@ -309,10 +309,18 @@ def _annotation_style(qualified: str | None) -> str | None:
 
 
 def _registrations(module: cst.Module) -> dict[str, tuple[str, str | None]]:
-    """Functions registered by ``X.add_orchestrator(fn)`` or ``<...>Orchestrator.create(fn)``."""
+    """Functions registered by ``X.add_orchestrator(fn)``, ``X.add_named_orchestrator("name",
+    fn)`` or ``<...>Orchestrator.create(fn)``."""
     registered: dict[str, tuple[str, str | None]] = {}
     for node in _iter_nodes(module, enter_scopes=True):
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            continue
+        if node.func.attr.value == "add_named_orchestrator" and len(node.args) >= 2:
+            label, target = node.args[0].value, node.args[1].value
+            if isinstance(target, cst.Name) and isinstance(label, cst.SimpleString):
+                text = label.evaluated_value
+                named = text if isinstance(text, str) else None
+                registered.setdefault(target.value, ("durabletask", named))
             continue
         if not node.args or not isinstance(node.args[0].value, cst.Name):
             continue
@@ -422,7 +430,10 @@ def find_orchestrators(
     config = config or DiscoveryConfig()
     imports = imports or import_table(module, module_name)
     registered: dict[str, tuple[str, str | None]] = {}
-    if source is None or "add_orchestrator" in source or "Orchestrator.create" in source:
+    if source is None or any(
+        marker in source
+        for marker in ("add_orchestrator", "add_named_orchestrator", "Orchestrator.create")
+    ):
         registered = _registrations(module)
     found: list[OrchestratorDef] = []
     for qualname, node, is_method in iter_function_defs(module):

@@ -60,9 +60,14 @@ def dt_registered(ctx, _):
     yield ctx.call_activity("x")
 
 
+def dt_named(ctx, _):
+    yield ctx.call_activity("x")
+
+
 def run():
     with worker.TaskHubGrpcWorker() as w:
         w.add_orchestrator(dt_registered)
+        w.add_named_orchestrator("custom_name", dt_named)
 
 
 @workflow
@@ -100,6 +105,7 @@ def found() -> dict[str, tuple[str, str, str | None]]:
         ("azure_created", ("azure_created", "azure", "context")),
         ("dt_annotated", ("dt_annotated", "durabletask", "ctx")),
         ("dt_registered", ("dt_registered", "durabletask", "ctx")),
+        ("dt_named", ("custom_name", "durabletask", "ctx")),
         ("configured", ("configured", "config", "ctx")),
         ("listed", ("listed", "config", "ctx")),
         ("Holder.method", ("method", "durableflow", "ctx")),
