@@ -79,7 +79,8 @@ def _run_store(tmp_path: Path) -> str:
     store = open_store(url)
     try:
         client = Client(store, app=app)
-        worker = Worker(app, store)
+        # No runner threads: activities stay in the store for run_one_activity on this thread.
+        worker = Worker(app, store, activity_concurrency=0)
         client.start_new("order", input=1, instance_id="late")
         while worker.run_one_orchestration_step() or worker.run_one_activity():
             pass
