@@ -24,6 +24,12 @@ graphviz:
 
 demo: install
 	$(BIN)/python -m examples
+	@mkdir -p demo-out/graphs
+	@for f in examples/[a-z]*.py; do \
+	  $(BIN)/durable compile $$f -o demo-out/graphs/ >/dev/null && \
+	  $(BIN)/durable graph $$f --format svg -o demo-out/graphs/ || exit 1; \
+	done
+	@echo "compiled graphs and drawings: demo-out/graphs/"
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q
