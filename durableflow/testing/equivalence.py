@@ -43,6 +43,8 @@ class World:
         failure_rate: Chance that a completing task fails instead.
         max_events: Events raised per name at most.
         max_steps: Steps before the run stops (still RUNNING).
+        fresh_replay: Replay the whole history with a new replayer at every step (as a worker
+            does after a restart or a cache eviction) instead of keeping one alive.
     """
 
     seed: int
@@ -51,6 +53,7 @@ class World:
     failure_rate: float = 0.2
     max_events: int = 3
     max_steps: int = 40
+    fresh_replay: bool = False
 
 
 @dataclass
@@ -130,6 +133,8 @@ def drive(
                 event = h.EventRaised(timestamp=clock, name=key, input=rng.choice(world.results))
             else:
                 event = _completion(open_tasks.pop(key), key, clock, rng, world)
+        if world.fresh_replay:
+            replayer = Replayer(orchestrator, **kwargs)
         result = replayer.advance(history, [h.OrchestratorStarted(timestamp=clock), event])
         history.extend(result.new_events)
         step += 1

@@ -90,6 +90,7 @@ def test_graph_and_generator_produce_identical_histories(
         seed=data.draw(st.integers(0, 2**32), label="seed"),
         events=event_names(graph),
         failure_rate=data.draw(st.sampled_from([0.0, 0.1, 0.3]), label="failure_rate"),
+        fresh_replay=data.draw(st.booleans(), label="fresh_replay"),
     )
     check_equivalence(
         generator,

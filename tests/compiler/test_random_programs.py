@@ -141,13 +141,13 @@ def programs(draw: st.DrawFn) -> str:
 
 
 @settings(settings.get_profile("compiler-properties"))
-@given(source=programs(), seed=st.integers(0, 2**16), inp=st.integers(0, 3))
+@given(source=programs(), seed=st.integers(0, 2**16), inp=st.integers(0, 3), fresh=st.booleans())
 def test_generated_orchestrators_compile_and_behave_like_their_graphs(
-    source: str, seed: int, inp: int
+    source: str, seed: int, inp: int, fresh: bool
 ) -> None:
     graph = compile_source(source, "generated.py")[0]
     namespace: dict[str, Any] = {"__name__": "generated"}
     exec(compile(source, "generated.py", "exec"), namespace)  # the generator under test
     generator = namespace["app"].orchestrators["generated"]
-    world = World(seed=seed, events=("go0", "go1"), failure_rate=0.2)
+    world = World(seed=seed, events=("go0", "go1"), failure_rate=0.2, fresh_replay=fresh)
     check_equivalence(generator, graph, inp, world)
