@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from durableflow.compiler import CompileFailed, compile_file
 from durableflow.core.status import RuntimeStatus
 from durableflow.ir import CompiledGraph
-from durableflow.testing.equivalence import World, check_equivalence, event_names
+from durableflow.testing.equivalence import World, check_equivalence, drive, event_names
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "cases"
@@ -106,6 +106,34 @@ def test_every_case_orchestrator_takes_part() -> None:
     names = {p.id for p in ORCHESTRATORS}
     for path in CASES.glob("*.py"):
         assert any(f"case-{path.stem}-" in n for n in names), path.name
+
+
+_WITH_KNOWN_INPUTS = [
+    p for p in ORCHESTRATORS if hasattr(p.values[0], "INPUTS") or p.values[1].name in EXAMPLE_INPUTS
+]
+
+
+@pytest.mark.parametrize(("module", "graph"), _WITH_KNOWN_INPUTS)
+def test_some_world_runs_the_orchestrator_to_its_end(
+    module: ModuleType, graph: CompiledGraph
+) -> None:
+    """Guards against a vacuous equivalence: the worlds must reach the end of the code."""
+    ends = {RuntimeStatus.COMPLETED, RuntimeStatus.CONTINUED_AS_NEW}
+    app = module.app
+    reached = any(
+        drive(
+            app.orchestrators[graph.name],
+            value,
+            World(seed=seed, events=event_names(graph), failure_rate=0.0),
+            name=graph.name,
+            activity_name=app.name_of,
+            orchestrator_name=app.name_of,
+        ).status
+        in ends
+        for value in _inputs(module, graph)
+        for seed in range(10)
+    )
+    assert reached
 
 
 def test_equivalence_reaches_terminal_states_in_a_typical_world() -> None:
