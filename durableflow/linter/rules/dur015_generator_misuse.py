@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from durableflow.discovery import dotted_name
 from durableflow.linter.facts import FunctionFacts
 from durableflow.linter.rules.base import Hit, Rule, RuleContext, orchestrator_example
 from durableflow.linter.walk import FastVisitor
@@ -101,9 +102,12 @@ class GeneratorMisuse(Rule):
     def check(self, facts: FunctionFacts, context: RuleContext) -> Iterator[Hit]:
         """Report unyielded tasks everywhere, and yield misuse in orchestrators."""
         for call in facts.discarded_calls:
-            if facts.is_durable_call(call):
+            if facts.is_durable_call(call) and isinstance(call.func, cst.Attribute):
+                made = f"{dotted_name(call.func) or call.func.attr.value}(...)"
                 yield Hit(
-                    call, "durable task is created but never yielded; write `yield ` before it"
+                    call,
+                    f"`{made}` creates a durable task that is never yielded, so its result and "
+                    f"failure are lost; write `yield {made}`",
                 )
         for name, call in facts.task_vars.items():
             if facts.name_loads.get(name, 0) == 0:
