@@ -22,6 +22,7 @@ from durableflow.linter.rules.dur012_replay_logging import ReplayLogging
 from durableflow.linter.rules.dur013_hash_order import HashOrder
 from durableflow.linter.rules.dur014_dynamic_code import DynamicCode
 from durableflow.linter.rules.dur015_generator_misuse import GeneratorMisuse
+from durableflow.linter.rules.dur016_direct_activity_call import DirectActivityCall
 
 __all__ = ["ALL_RULES", "RULES_BY_CODE", "Edit", "Hit", "Rule", "RuleContext"]
 
@@ -42,5 +43,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     HashOrder,
     DynamicCode,
     GeneratorMisuse,
+    DirectActivityCall,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.CODE: rule for rule in ALL_RULES}

@@ -37,8 +37,9 @@ def place_order(ctx: df.OrchestrationContext, order):
     ctx.logger.info("label %s", _label(order))
     print("debug", audit_at)  # durable-lint: ignore[DUR012]
     receipt = yield ctx.call_activity(charge, {"id": str(order_id), "total": total})
+    preview = charge({"id": "preview", "total": total})  # expect: DUR016
     ctx.call_activity("notify", receipt)  # expect: DUR015
     deadline = ctx.current_utc_datetime + timedelta(days=1)
     yield ctx.create_timer(deadline)
     tracking = yield from steps.ship(ctx, order)
-    return receipt, tracking
+    return receipt, tracking, preview
