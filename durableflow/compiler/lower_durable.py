@@ -115,17 +115,28 @@ class DurableLowering:
         if value is not None and is_ctx_call(value, self.ctx, frozenset({"task_all", "task_any"})):
             assert isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
             return self.join(s, value, value.func.attr.value, target, exits)
-        what = (
-            "a stored task" if isinstance(value, cst.Name) else "a value that is not a durable call"
-        )
+        if isinstance(value, cst.Name):
+            return self.wait_handle(s, value, target, exits)
         self.scope.error(
             value or y,
             "DFC006",
-            f"yield of {what}",
+            "yield of a value that is not a durable call",
             "yield the durable call where it is made, or join stored tasks with "
             "`yield ctx.task_all([...])` / `ctx.task_any([...])`",
         )
         return exits
+
+    def wait_handle(
+        self, s: cst.CSTNode, name: cst.Name, target: str | None, exits: list[Exit]
+    ) -> list[Exit]:
+        """``[target =] yield t`` for a task stored earlier: an ``all`` node with ``op:
+        single`` that yields the task itself."""
+        handle = self.expr(name, self._entry(exits))
+        if handle is None:
+            return exits
+        node, assigned = self.emit("all", "all", s, exits, op="single", value=handle, target=target)
+        names = target_names(target) if target else frozenset()
+        return [Exit(node.id, "next", assigned | names)]
 
     def durable(
         self, s: cst.CSTNode, call: cst.Call, target: str | None, wait: bool, exits: list[Exit]
@@ -145,7 +156,12 @@ class DurableLowering:
         return [Exit(node.id, "next", assigned | names)]
 
     def map_(
-        self, s: cst.CSTNode, comp: cst.ListComp, target: str | None, wait: bool, exits: list[Exit]
+        self,
+        s: cst.CSTNode,
+        comp: cst.ListComp | cst.GeneratorExp,
+        target: str | None,
+        wait: bool,
+        exits: list[Exit],
     ) -> list[Exit]:
         """``[ctx.call_activity(f, x) for x in xs if c]`` -> one ``map`` node."""
         assigned = self._entry(exits)
@@ -244,18 +260,18 @@ class DurableLowering:
             self.scope.error(call, code, f"{method} takes one list of tasks", "pass one list")
             return exits
         arg = call.args[0].value
-        if method == "task_all" and isinstance(arg, cst.ListComp):
+        if method == "task_all" and isinstance(arg, cst.ListComp | cst.GeneratorExp):
             return self.map_(s, arg, target, True, exits)
         if isinstance(arg, cst.List):
             exits, tasks = self.task_list(arg, exits, code)
-        elif isinstance(arg, cst.Name) and method == "task_all":
+        elif isinstance(arg, cst.Name):
             tasks = self.expr(arg, self._entry(exits))
         else:
             self.scope.error(
                 arg,
                 code,
-                f"{method} argument must be a list literal"
-                + (" or comprehension or a variable" if method == "task_all" else ""),
+                f"{method} argument must be a list literal or a variable"
+                + (" or a comprehension" if method == "task_all" else ""),
                 "list the tasks: `ctx.task_any([approval, timeout])`",
             )
             return exits

@@ -78,6 +78,8 @@ def _label(node: Node) -> str:
         lines.append("return" if node.value is None else f"return {_short(node.value)}")
     elif kind == "fail":
         lines.append(f"raise {node.exception or _short(node.value or '')}")
+    elif kind == "all" and node.op == "single":
+        lines.append(f"wait {_short(node.value or '')}")
     elif kind in ("all", "any"):
         lines.append(f"task_{kind} {_short(node.value or '')}")
     elif kind == "continue_as_new":

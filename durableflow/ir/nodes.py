@@ -73,8 +73,9 @@ class Node:
             is false.
         value: Main expression: input (durable kinds), assigned value, fire time (timer),
             output (end), tasks list (all/any), exception value (fail), custom status.
-        op: For ``assign``: ``=``, an augmented operator (``+=``...), ``append``, ``cancel``
-            or ``custom_status``.
+        op: For ``assign``: ``=``, an augmented operator (``+=``...), ``append``, ``cancel``,
+            ``custom_status``, ``iter`` (a ``for`` loop's start) or ``pass``; for ``all``:
+            ``single`` when one stored task is yielded as it is.
         wait: Durable kinds: yield the task (true) or keep it as a handle (false).
         retry: Retry policy fields -> expression text.
         timeout: ``wait_event``: timeout expression.

@@ -172,6 +172,8 @@ def _step(
         task = ctx.continue_as_new(value)
     elif kind == "map":
         task = _fan_out(graph, node, ctx, env)
+    elif kind == "all" and node.op == "single":
+        task = _value(graph, node.value or "None", env)  # a stored task, yielded as it is
     elif kind in ("all", "any"):
         tasks = _value(graph, node.value or "[]", env)
         task = ctx.task_all(tasks) if kind == "all" else ctx.task_any(tasks)

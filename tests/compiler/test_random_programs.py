@@ -47,7 +47,7 @@ def _indent(lines: list[str]) -> list[str]:
 @st.composite
 def _statement(draw: st.DrawFn, depth: int, in_loop: bool) -> list[str]:
     simple = ["activity", "assign", "fanout", "timer", "literal_all", "event", "event_timeout"]
-    simple += ["race", "sub", "raise", "retry", "continue_as_new"]
+    simple += ["race", "sub", "raise", "retry", "continue_as_new", "handle"]
     compound = ["if", "for", "while", "try"] if depth < 2 else []
     jumps = ["break", "continue"] if in_loop else []
     kind = draw(st.sampled_from(simple + compound + jumps + ["return"]))
@@ -91,6 +91,13 @@ def _statement(draw: st.DrawFn, depth: int, in_loop: bool) -> list[str]:
             "    acc.append(e.get_result())",
             "else:",
             '    acc.append("timeout")',
+        ]
+    if kind == "handle":
+        return [
+            'held = ctx.call_activity("held", total)',
+            f'ev = yield ctx.task_any([ctx.wait_for_external_event("go{n % 2}"), held])',
+            "hr = yield held",
+            "acc.append([hr, ev == held])",
         ]
     if kind == "sub":
         return ['s = yield ctx.call_sub_orchestrator("child", total)', "acc.append(s)"]

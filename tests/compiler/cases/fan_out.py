@@ -19,6 +19,7 @@ def fan_out(ctx: df.OrchestrationContext, numbers):
     for n in numbers:
         tasks.append(ctx.call_activity("square", n))
     squares = yield ctx.task_all(tasks)
+    cubes = yield ctx.task_all(ctx.call_activity("cube", n) for n in numbers)
     children = [ctx.call_sub_orchestrator("child", {"n": n}) for n in numbers]
     results = yield ctx.task_all(children)
-    return {"doubled": doubled, "pair": pair, "squares": squares, "children": results}
+    return {"doubled": doubled, "pair": pair, "squares": squares, "cubes": cubes, "children": results}

@@ -24,4 +24,9 @@ def race(ctx: df.OrchestrationContext, request):
     except df.EventTimeoutError:
         extra = None
     either = yield ctx.task_any([ctx.call_activity("fast", 1), ctx.create_timer(timedelta(seconds=30))])
-    return {"decision": decision, "extra": extra, "fast_won": either.is_complete}
+    later = ctx.call_activity("later", decision)
+    pending = [ctx.wait_for_external_event("Approval"), ctx.create_timer(timedelta(hours=1))]
+    first = yield ctx.task_any(pending)
+    late = yield later
+    return {"decision": decision, "extra": extra, "fast_won": either.is_complete, "late": late,
+            "first": first == pending[0]}
