@@ -107,6 +107,50 @@ def _statements_holding(
     return found
 
 
+@dataclass(slots=True)
+class _Checked:
+    """One checked function: its hits and the functions it calls (qualified)."""
+
+    qualname: str
+    node: cst.FunctionDef
+    hits: list[tuple[str, Hit]]
+    callees: tuple[str, ...]
+
+
+def _check_functions(
+    info: ModuleInfo, work: list[tuple[str, bool, str | None]], config: LintConfig
+) -> list[_Checked]:
+    """Check the functions in ``work`` (local name, is orchestrator, context parameter) and the
+    module-local helpers they reach, each once, breadth first."""
+    prefix = info.module_name + "."
+    context = RuleContext(config.banned_table())
+    rules = _rules(config)
+    seen: set[str] = set()
+    checked: list[_Checked] = []
+    while work:
+        local, is_orch, ctx_param = work.pop(0)
+        if local in seen:
+            continue
+        seen.add(local)
+        node, is_method = info.functions[local]
+        facts = collect_facts(node, prefix + local, info, is_orch, ctx_param)
+        hits = [(rule.CODE, hit) for rule in rules for hit in rule.check(facts, context)]
+        class_prefix = prefix + local.rpartition(".")[0] + "." if is_method else None
+        callees: list[str] = []
+        for qualified in sorted(_called_functions(facts, class_prefix)):
+            if config.is_allowed_helper(qualified):
+                continue
+            inner = qualified.removeprefix(prefix)
+            if qualified.startswith(prefix) and inner in info.functions:
+                if inner not in info.activities:  # DUR016 reports direct activity calls
+                    work.append((inner, False, None))
+                    callees.append(qualified)
+            elif not qualified.startswith("builtins."):
+                callees.append(qualified)
+        checked.append(_Checked(prefix + local, node, hits, tuple(callees)))
+    return checked
+
+
 def analyze_source(
     source: str,
     path: str,
@@ -140,7 +184,6 @@ def analyze_source(
         module, config.discovery(), module_name, info.imports, source
     )
     prefix = module_name + "."
-    context = RuleContext(config.banned_table())
     rules = _rules(config)
 
     work: list[tuple[str, bool, str | None]] = [
@@ -150,38 +193,14 @@ def analyze_source(
         local = root.removeprefix(prefix)
         if root.startswith(prefix) and local in info.functions:
             work.append((local, False, None))
-    seen: set[str] = set()
-    hits: list[tuple[str, str, Hit]] = []
-    summaries: list[tuple[str, list[tuple[str, Hit]], tuple[str, ...], cst.FunctionDef]] = []
-    while work:
-        local, is_orch, ctx_param = work.pop(0)
-        if local in seen:
-            continue
-        seen.add(local)
-        node, is_method = info.functions[local]
-        facts = collect_facts(node, prefix + local, info, is_orch, ctx_param)
-        fn_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check(facts, context)]
-        class_prefix = local.rpartition(".")[0] + "." if is_method else None
-        calls = _called_functions(facts, prefix + class_prefix if class_prefix else None)
-        callees: list[str] = []
-        for qualified in sorted(calls):
-            if config.is_allowed_helper(qualified):
-                continue
-            inner = qualified.removeprefix(prefix)
-            if qualified.startswith(prefix) and inner in info.functions:
-                if inner not in info.activities:
-                    work.append((inner, False, None))
-                    callees.append(qualified)
-            elif not qualified.startswith("builtins."):
-                callees.append(qualified)
-        summaries.append((prefix + local, fn_hits, tuple(callees), node))
-        hits.extend((prefix + local, code, hit) for code, hit in fn_hits)
+    checked = _check_functions(info, work, config)
+    hits = [(c.qualname, code, hit) for c in checked for code, hit in c.hits]
 
     module_hits: list[tuple[str, Hit]] = []
     if orchestrators:
         module_hits = [(rule.CODE, hit) for rule in rules for hit in rule.check_module(info)]
     nodes = [hit.node for _, _, hit in hits] + [hit.node for _, hit in module_hits]
-    with_hits = [node for _, fn_hits, _, node in summaries if fn_hits]
+    with_hits = [c.node for c in checked if c.hits]
     statements = _statements_holding(module, with_hits, module_hits) if nodes else []
     spans = positions_of(module, nodes, source, statements)
 
@@ -193,12 +212,8 @@ def analyze_source(
         return RawFinding(code, hit.message, spans[id(hit.node)], fix)
 
     functions = tuple(
-        FunctionSummary(
-            qualname,
-            tuple(raw(code, hit) for code, hit in fn_hits),
-            calls,
-        )
-        for qualname, fn_hits, calls, _ in summaries
+        FunctionSummary(c.qualname, tuple(raw(code, hit) for code, hit in c.hits), c.callees)
+        for c in checked
     )
     result = ModuleResult(
         path=path,
