@@ -199,11 +199,14 @@ def diff_graphs(old: CompiledGraph, new: CompiledGraph) -> list[Change]:
                     f"{a.kind} {a.label} added after every existing action",
                 )
             )
+    # Source order decides "before" (inside a loop both reach each other); reachability
+    # decides whether the two can run in one instance at all.
+    new_order = {n.id: i for i, n in enumerate(new.nodes())}
     for i, a in enumerate(kept):
         for b in kept[i + 1 :]:
-            was = old_reach(a.id, b.id) and not old_reach(b.id, a.id)
-            now = new_reach(b.id, a.id) and not new_reach(a.id, b.id)
-            if was and now:
+            related = old_reach(a.id, b.id) or old_reach(b.id, a.id)
+            still = new_reach(a.id, b.id) or new_reach(b.id, a.id)
+            if related and still and new_order[a.id] > new_order[b.id]:
                 changes.append(
                     Change(
                         "breaking",

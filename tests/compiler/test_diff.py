@@ -107,3 +107,17 @@ def test_appending_breaks_no_instance() -> None:
     )
     verdicts = check_instances(new, [("i1", _history(old, 10))], trace_history, old)
     assert not verdicts[0].breaks
+
+
+def test_swapping_activities_inside_a_loop_is_breaking() -> None:
+    loop = """
+    for i in range(x):
+        a = yield ctx.call_activity("first", i)
+        b = yield ctx.call_activity("second", i)
+    return x
+"""
+    swapped = (
+        loop.replace('"first"', '"tmp"').replace('"second"', '"first"').replace('"tmp"', '"second"')
+    )
+    classes = {(c.severity, c.what) for c in diff_graphs(_graph(loop), _graph(swapped))}
+    assert ("breaking", "reordered") in classes
