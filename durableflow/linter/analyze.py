@@ -118,12 +118,15 @@ class _Checked:
 
 
 def _check_functions(
-    info: ModuleInfo, work: list[tuple[str, bool, str | None]], config: LintConfig
+    info: ModuleInfo,
+    work: list[tuple[str, bool, str | None]],
+    config: LintConfig,
+    foreign_activities: frozenset[str],
 ) -> list[_Checked]:
     """Check the functions in ``work`` (local name, is orchestrator, context parameter) and the
     module-local helpers they reach, each once, breadth first."""
     prefix = info.module_name + "."
-    context = RuleContext(config.banned_table())
+    context = RuleContext(config.banned_table(), foreign_activities)
     rules = _rules(config)
     seen: set[str] = set()
     checked: list[_Checked] = []
@@ -138,7 +141,7 @@ def _check_functions(
         class_prefix = prefix + local.rpartition(".")[0] + "." if is_method else None
         callees: list[str] = []
         for qualified in sorted(_called_functions(facts, class_prefix)):
-            if config.is_allowed_helper(qualified):
+            if config.is_allowed_helper(qualified) or qualified in foreign_activities:
                 continue
             inner = qualified.removeprefix(prefix)
             if qualified.startswith(prefix) and inner in info.functions:
@@ -159,6 +162,7 @@ def analyze_source(
     *,
     is_package: bool = False,
     roots: Iterable[str] = (),
+    foreign_activities: Iterable[str] = (),
     want_edits: bool = False,
 ) -> Analysis:
     """Analyse one module.
@@ -170,7 +174,8 @@ def analyze_source(
         config: Effective configuration.
         is_package: Whether it is a package's ``__init__``.
         roots: Qualified names of functions in this module that must be analysed as helpers
-            (an orchestrator elsewhere calls them).
+            (an orchestrator elsewhere calls them); activities among them are not.
+        foreign_activities: Qualified names of activities other modules define (DUR016).
         want_edits: Also return the rewrites (for ``--fix``).
     """
     try:
@@ -191,9 +196,9 @@ def analyze_source(
     ]
     for root in roots:
         local = root.removeprefix(prefix)
-        if root.startswith(prefix) and local in info.functions:
+        if root.startswith(prefix) and local in info.functions and local not in info.activities:
             work.append((local, False, None))
-    checked = _check_functions(info, work, config)
+    checked = _check_functions(info, work, config, frozenset(foreign_activities))
     hits = [(c.qualname, code, hit) for c in checked for code, hit in c.hits]
 
     module_hits: list[tuple[str, Hit]] = []
@@ -224,6 +229,7 @@ def analyze_source(
         suppressions=parse_suppressions(source),
         defined=tuple(prefix + name for name in info.functions),
         reexports={prefix + name: target for name, target in info.imports.aliases.items()},
+        activities=tuple(sorted(prefix + name for name in info.activities)),
     )
     analysis = Analysis(result, module=module)
     if want_edits:

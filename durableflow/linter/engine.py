@@ -63,6 +63,7 @@ class _Task:
     module_name: str
     is_package: bool
     roots: tuple[str, ...]
+    foreign_activities: tuple[str, ...] = ()
 
 
 def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
@@ -84,6 +85,7 @@ def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
             config,
             is_package=task.is_package,
             roots=task.roots,
+            foreign_activities=task.foreign_activities,
         )
     except Exception as exc:  # a linter bug: say which file triggered it
         raise RuntimeError(f"while linting {task.path}: {type(exc).__name__}: {exc}") from exc
@@ -115,6 +117,7 @@ class _Run:
         self.files: dict[str, SourceFile] = {}
         self.by_module: dict[str, list[str]] = {}
         self.aliases: dict[str, str] = {}
+        self.foreign: dict[str, set[str]] = {}
 
     def prefilter(self, paths: list[str]) -> list[str]:
         markers = candidate_markers(self.config.orchestrator_decorators, self.config.orchestrators)
@@ -142,7 +145,8 @@ class _Run:
         for path in paths:
             source = self.files[path]
             roots = tuple(sorted(self.roots.get(path, ())))
-            task = _Task(path, source.module_name, source.is_package, roots)
+            foreign = tuple(sorted(self.foreign.get(path, ())))
+            task = _Task(path, source.module_name, source.is_package, roots, foreign)
             if self.cache is not None:
                 key = self.cache.key(
                     "module",
@@ -151,6 +155,8 @@ class _Run:
                     source.module_name,
                     str(source.is_package),
                     *roots,
+                    "activities:",
+                    *foreign,
                 )
                 cached = self.cache.get("results", key)
                 if cached is not None:
@@ -200,6 +206,12 @@ class _Run:
                         if path is None:
                             continue
                         known = self.results.get(path)
+                        if known is not None and callee in known.activities:
+                            # Called directly: the caller reports DUR016 once it knows.
+                            if callee not in self.foreign.setdefault(result.path, set()):
+                                self.foreign[result.path].add(callee)
+                                requested.add(result.path)
+                            continue
                         if known is not None and callee not in known.defined:
                             target = known.reexports.get(callee)
                             if target is not None and target != callee:

@@ -82,6 +82,7 @@ class ModuleResult:
         defined: Qualified names of all functions the module defines (analysed or not).
         reexports: Module-level imported names -> what they refer to (``from .impl import f``
             in ``pkg/__init__.py`` makes ``pkg.f`` mean ``pkg.impl.f``).
+        activities: Qualified names of the activities the module defines.
     """
 
     path: str
@@ -92,6 +93,7 @@ class ModuleResult:
     suppressions: dict[int, tuple[str, ...]] = field(default_factory=dict)
     defined: tuple[str, ...] = ()
     reexports: dict[str, str] = field(default_factory=dict)
+    activities: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable form (see ``from_json``)."""
@@ -111,6 +113,7 @@ class ModuleResult:
             "suppressions": {str(k): list(v) for k, v in self.suppressions.items()},
             "defined": list(self.defined),
             "reexports": self.reexports,
+            "activities": list(self.activities),
         }
 
     @classmethod
@@ -132,6 +135,7 @@ class ModuleResult:
             suppressions={int(k): tuple(v) for k, v in data["suppressions"].items()},
             defined=tuple(data["defined"]),
             reexports=dict(data["reexports"]),
+            activities=tuple(data["activities"]),
         )
 
 

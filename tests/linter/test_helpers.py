@@ -138,3 +138,37 @@ def test_helper_reexported_by_package_init_is_followed(write_files: WriteFiles) 
     (finding,) = lint_paths([str(root)], root=root, jobs=1).findings
     assert finding.path == str(root / "tools" / "impl.py")
     assert finding.chain == ("flows.flow", "tools.stamp", "tools.impl.stamp")
+
+
+def test_activity_from_another_module_called_directly_is_dur016(write_files: WriteFiles) -> None:
+    flows = """
+    import durableflow as df
+    from pkg import acts
+
+    app = df.App()
+
+
+    @app.orchestrator
+    def flow(ctx, data):
+        first = yield ctx.call_activity(acts.fetch, data)
+        return acts.fetch(first)
+    """
+    activities = """
+    import requests
+    import durableflow as df
+
+    app = df.App()
+
+
+    @app.activity
+    def fetch(url):
+        return requests.get(url).text
+    """
+    root = write_files({"pkg/__init__.py": "", "pkg/flows.py": flows, "pkg/acts.py": activities})
+    (finding,) = lint_paths([str(root)], root=root, jobs=1).findings
+    assert (finding.path, finding.span.line, finding.code) == (
+        str(root / "pkg/flows.py"),
+        10,
+        "DUR016",
+    )
+    assert "activity `acts.fetch` is called directly" in finding.message

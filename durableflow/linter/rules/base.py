@@ -43,9 +43,15 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What rules share across one run: the banned-API table with the project's extensions."""
+    """What rules share across one run.
+
+    Attributes:
+        banned: The banned-API table with the project's extensions.
+        foreign_activities: Qualified names of activities defined in other linted modules.
+    """
 
     banned: Mapping[str, BannedApi] = field(default_factory=lambda: BANNED_APIS)
+    foreign_activities: frozenset[str] = frozenset()
 
 
 class Rule:

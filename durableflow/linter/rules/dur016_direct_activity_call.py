@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from durableflow.discovery import dotted_name
 from durableflow.linter.facts import FunctionFacts
 from durableflow.linter.rules.base import Hit, Rule, RuleContext, orchestrator_example
 
@@ -18,8 +19,7 @@ class DirectActivityCall(Rule):
     Calling ``charge(order)`` runs the activity's body inside the orchestrator: on every replay,
     with its I/O repeated and its result not recorded in history, and without the retries and
     at-least-once delivery activities get. Schedule it instead: ``yield ctx.call_activity(charge,
-    order)``. (Activities defined in the same module are recognised; an activity imported from
-    another module is followed as a helper, so what it does is reported there.)
+    order)``. Activities are recognised in the same module and in any other linted module.
     """
 
     CODE = "DUR016"
@@ -33,14 +33,17 @@ class DirectActivityCall(Rule):
     INVALID = (orchestrator_example("return charge(data)", extra=_ACTIVITY),)
 
     def check(self, facts: FunctionFacts, context: RuleContext) -> Iterator[Hit]:
-        """Report calls whose target is an activity defined in this module."""
+        """Report calls whose target is an activity of this or another linted module."""
         module = facts.module
         prefix = module.module_name + "."
         for ref in facts.refs:
             if ref.call is None or ref.call.func is not ref.node:
                 continue
             local = ref.qualified.removeprefix(prefix)
-            if ref.qualified.startswith(prefix) and local in module.activities:
+            foreign = ref.qualified in context.foreign_activities
+            if foreign:
+                local = dotted_name(ref.node) or local
+            if foreign or (ref.qualified.startswith(prefix) and local in module.activities):
                 yield Hit(
                     ref.call,
                     f"activity `{local}` is called directly, so it runs on every replay; "
