@@ -170,7 +170,7 @@ class Client:
                     f"{timeout}s; it keeps running - wait again or check `durable status`"
                 )
             waiter.wait(min(interval, left))
-            interval = min(interval * 1.5, 0.5)
+            interval = min(interval * 1.5, 0.1)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
         """Deliver external event ``event_name`` with ``data`` to a running instance.

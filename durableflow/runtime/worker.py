@@ -145,8 +145,17 @@ class Worker:
         """
         self._stop.set()
         self.wake()
-        for t in self._threads:
-            t.join(timeout)
+        deadline = time.monotonic() + timeout
+        producers = [t for t in self._threads if not t.name.startswith("durableflow-activities-")]
+        runners = [t for t in self._threads if t.name.startswith("durableflow-activities-")]
+        # Producers first: the orchestration thread may still hand pre-leased activities to
+        # the runners; only then tell the runners to finish what is queued and exit.
+        for t in producers:
+            t.join(max(deadline - time.monotonic(), 0))
+        for _ in runners:
+            self._act_queue.put(None)
+        for t in runners:
+            t.join(max(deadline - time.monotonic(), 0))
         self._threads = []
 
     def is_idle(self) -> bool:
@@ -388,8 +397,6 @@ class Worker:
             with self._running_lock:
                 self._running[item.work_id] = item
             self._act_queue.put(item)
-        for _ in range(self.activity_concurrency):
-            self._act_queue.put(None)
 
     def _activity_runner(self) -> None:
         while True:
