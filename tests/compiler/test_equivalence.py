@@ -59,10 +59,23 @@ def _orchestrators() -> list[Any]:
             continue  # examples that do not compile are listed in docs/compiler.md
         if not graphs:
             continue
-        module = _load(path)
+        origin = "case" if path.parent == CASES else "example"
+        try:
+            module = _load(path)
+        except Exception as exc:  # an example needing an optional extra, say
+            if origin == "case":
+                raise
+            skip = pytest.mark.skip(reason=f"cannot import {path.name}: {exc}")
+            params.append(pytest.param(None, graphs[0], id=f"example-{path.stem}", marks=skip))
+            continue
         for graph in graphs:
-            origin = "case" if path.parent == CASES else "example"
-            params.append(pytest.param(module, graph, id=f"{origin}-{path.stem}-{graph.name}"))
+            pid = f"{origin}-{path.stem}-{graph.name}"
+            app = getattr(module, "app", None)
+            if app is None or graph.name not in getattr(app, "orchestrators", {}):
+                skip = pytest.mark.skip(reason=f"{graph.name} is not registered on {path.stem}.app")
+                params.append(pytest.param(module, graph, id=pid, marks=skip))
+                continue
+            params.append(pytest.param(module, graph, id=pid))
     return params
 
 
