@@ -6,7 +6,7 @@ A code, once published, never changes meaning; a retired rule keeps its code res
 from __future__ import annotations
 
 from durableflow.linter.rules.base import Edit, Hit, Rule, RuleContext
-from durableflow.linter.rules.dur000_syntax_error import SyntaxError_
+from durableflow.linter.rules.dur000_syntax_error import Unparsable
 from durableflow.linter.rules.dur001_current_time import CurrentTime
 from durableflow.linter.rules.dur002_random_uuid import RandomUuid
 from durableflow.linter.rules.dur003_random_numbers import RandomNumbers
@@ -27,7 +27,7 @@ from durableflow.linter.rules.dur016_direct_activity_call import DirectActivityC
 __all__ = ["ALL_RULES", "RULES_BY_CODE", "Edit", "Hit", "Rule", "RuleContext"]
 
 ALL_RULES: tuple[type[Rule], ...] = (
-    SyntaxError_,
+    Unparsable,
     CurrentTime,
     RandomUuid,
     RandomNumbers,

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from durableflow.linter.facts import FunctionFacts
 from durableflow.linter.rules.base import Hit, Rule, RuleContext, orchestrator_example
 
-__all__ = ["SyntaxError_"]
+__all__ = ["Unparsable"]
 
 
-class SyntaxError_(Rule):
+class Unparsable(Rule):
     """The file cannot be parsed, so nothing in it can be checked.
 
     Reported at the line and column where parsing failed; the run goes on with the other files.
