@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench clean graphviz
+.PHONY: install demo test lint typecheck check bench bench-lint clean graphviz
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,9 @@ check: lint typecheck test
 
 bench: install
 	$(BIN)/python bench/runtime_vs_dbos.py
+
+bench-lint: install
+	$(BIN)/python bench/lint_vs_fixit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info demo-out
