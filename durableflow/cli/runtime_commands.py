@@ -79,6 +79,19 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_history)
 
+    p = _cmd(sub, "run", "Run one instance of a compiled graph to completion; prints its output.")
+    p.add_argument("graph", metavar="GRAPH.json")
+    p.add_argument(
+        "--app",
+        required=True,
+        metavar="module:attribute",
+        help="the App whose activities the graph calls",
+    )
+    p.add_argument("--input", default=None, metavar="JSON", help="input as JSON text")
+    p.add_argument("--id", dest="instance_id", default=None, help="instance id")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
+    p.set_defaults(func=cmd_run)
+
     p = _cmd(sub, "replay", "Replay an exported history against APP's current code.")
     p.add_argument("history_file", metavar="HISTORY.json")
     p.add_argument("--app", required=True, metavar="module:attribute")
@@ -218,6 +231,32 @@ def cmd_history(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text + "\n")
     else:
         print(text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``durable run GRAPH.json --app module:app``: exit 1 unless the instance COMPLETED."""
+    from durableflow.ir import load_graph
+    from durableflow.runtime.runtime import Runtime
+
+    app = load_app(args.app)
+    try:
+        graph = load_graph(args.graph)
+    except OSError as exc:
+        raise DurableflowError(f"cannot read {args.graph}: {exc.strerror}") from None
+    app.register_graph(graph)
+    value = _json_arg(args.input, "--input")
+    with Runtime(app, args.store) as rt:
+        iid = rt.client.start_new(graph.name, input=value, instance_id=args.instance_id)
+        state = rt.client.wait_for_completion(iid, timeout=args.timeout)
+    if state.runtime_status is not RuntimeStatus.COMPLETED:
+        failure = state.failure.message if state.failure else state.runtime_status.value
+        print(
+            f"durable: instance {iid} ended {state.runtime_status.value}: {failure}",
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(state.output, sort_keys=True))
     return 0
 
 

@@ -110,3 +110,49 @@ def test_store_that_is_not_sqlite_exits_1_and_keeps_the_file(
 def test_worker_with_bad_app_spec_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "worker", "no_colon_here")
     assert code == 1 and "module:attribute" in err
+
+
+def test_run_executes_a_compiled_graph_and_prints_its_output(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = tmp_path / "ff.json"
+    assert main(["compile", "examples/fan_out_fan_in.py", "-o", str(graph)]) == 0
+    capsys.readouterr()
+    code, out, _ = run(
+        capsys,
+        "run",
+        str(graph),
+        "--app",
+        "examples.fan_out_fan_in:app",
+        "--input",
+        "[1, 2, 3]",
+        "--id",
+        "g1",
+        "--store",
+        url,
+    )
+    assert code == 0 and json.loads(out) == 12
+    kinds = [
+        e["type"] for e in json.loads(run(capsys, "history", "g1", "--store", url)[1])["events"]
+    ]
+    assert kinds.count("TaskScheduled") == 4 and kinds[-1] == "ExecutionCompleted"
+
+
+def test_run_exits_1_when_the_graph_instance_fails(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = tmp_path / "ff.json"
+    assert main(["compile", "examples/fan_out_fan_in.py", "-o", str(graph)]) == 0
+    capsys.readouterr()
+    code, _, err = run(
+        capsys,
+        "run",
+        str(graph),
+        "--app",
+        "examples.function_chaining:app",
+        "--input",
+        "[1]",
+        "--store",
+        url,
+    )
+    assert code == 1 and "unknown activity 'process'" in err
