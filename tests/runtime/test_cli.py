@@ -156,3 +156,36 @@ def test_run_exits_1_when_the_graph_instance_fails(
         url,
     )
     assert code == 1 and "unknown activity 'process'" in err
+
+
+def test_worker_runs_compiled_graphs_from_a_folder(tmp_path: Path, url: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    graphs = tmp_path / "graphs"
+    graphs.mkdir()
+    assert main(["compile", "examples/fan_out_fan_in.py", "-o", str(graphs / "ff.json")]) == 0
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "durableflow.cli",
+            "worker",
+            "tests.runtime.graph_only_app:app",
+            "--graphs",
+            str(graphs),
+            "--store",
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None and b"running" in proc.stdout.readline()
+        client = df.Client(url)
+        iid = client.start_new("fan_out_fan_in", input=[1, 2, 3])
+        assert client.wait_for_completion(iid, timeout=60).output == 12
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
