@@ -24,7 +24,7 @@ from typing import Any
 
 from durableflow.core import history as h
 from durableflow.core import payload
-from durableflow.core.actions import Action, CreateTimer, ScheduleActivity, StartSubOrchestration
+from durableflow.core.actions import Action, CreateTimer
 from durableflow.core.errors import (
     NonDeterminismError,
     SubOrchestrationFailedError,
@@ -33,6 +33,7 @@ from durableflow.core.errors import (
 from durableflow.core.history import FailureDetails, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.context import OrchestrationContext, is_continue_as_new_marker
+from durableflow.runtime.recording import action_event, completion_event, describe_event, matches
 from durableflow.runtime.tasks import ExternalEventTask, ScheduledTask, Task, TimerTask
 
 NameResolver = Callable[[Any], str]
@@ -145,7 +146,7 @@ class Replayer:
             self._pending_actions.pop(action.task_id, None)
         stamp = self.current_time
         events: list[HistoryEvent] = list(new)
-        events.extend(_action_event(a, stamp) for a in actions)
+        events.extend(action_event(a, stamp) for a in actions)
         done = self._done
         if done is None:
             status = RuntimeStatus.SUSPENDED if self._suspended else RuntimeStatus.RUNNING
@@ -153,7 +154,7 @@ class Replayer:
         else:
             done.actions = actions
             done.custom_status = self.custom_status
-            events.append(_completion_event(done, stamp))
+            events.append(completion_event(done, stamp))
             done.new_events = events
             result = done
         self.events_seen += len(events)
@@ -203,12 +204,12 @@ class Replayer:
     def _on_scheduled(self, e: HistoryEvent) -> None:
         task_id: int = e.task_id  # type: ignore[attr-defined]
         entry = self._pending_actions.pop(task_id, None)
-        recorded = _describe_event(e)
+        recorded = describe_event(e)
         if entry is None:
             raise_nondeterminism(self, task_id, recorded, None, None)
             return
         action, where = entry
-        if not _matches(action, e):
+        if not matches(action, e):
             raise_nondeterminism(self, task_id, recorded, action.describe(), where)
 
     def _on_task_completed(self, e: h.TaskCompleted | h.SubOrchestrationInstanceCompleted) -> None:
@@ -427,53 +428,6 @@ def _is_delivery(event: HistoryEvent) -> bool:
             h.SubOrchestrationInstanceFailed,
         ),
     )
-
-
-def _matches(action: Action, event: HistoryEvent) -> bool:
-    if isinstance(event, h.TaskScheduled):
-        return isinstance(action, ScheduleActivity) and action.name == event.name
-    if isinstance(event, h.TimerCreated):
-        return isinstance(action, CreateTimer)
-    if isinstance(event, h.SubOrchestrationInstanceCreated):
-        return isinstance(action, StartSubOrchestration) and action.name == event.name
-    return False
-
-
-def _describe_event(e: HistoryEvent) -> str:
-    if isinstance(e, h.TaskScheduled):
-        return f"call_activity({e.name!r})"
-    if isinstance(e, h.TimerCreated):
-        return f"create_timer({e.fire_at.isoformat()})"
-    if isinstance(e, h.SubOrchestrationInstanceCreated):
-        return f"call_sub_orchestrator({e.name!r})"
-    return e.TYPE
-
-
-def _action_event(action: Action, stamp: datetime) -> HistoryEvent:
-    if isinstance(action, ScheduleActivity):
-        return h.TaskScheduled(
-            timestamp=stamp, task_id=action.task_id, name=action.name, input=action.input
-        )
-    if isinstance(action, CreateTimer):
-        return h.TimerCreated(timestamp=stamp, task_id=action.task_id, fire_at=action.fire_at)
-    return h.SubOrchestrationInstanceCreated(
-        timestamp=stamp,
-        task_id=action.task_id,
-        name=action.name,
-        instance_id=action.instance_id,
-        input=action.input,
-    )
-
-
-def _completion_event(done: StepResult, stamp: datetime) -> HistoryEvent:
-    if done.status is RuntimeStatus.COMPLETED:
-        return h.ExecutionCompleted(timestamp=stamp, result=done.output)
-    if done.status is RuntimeStatus.CONTINUED_AS_NEW:
-        return h.ContinuedAsNew(timestamp=stamp, input=done.continue_input)
-    if done.status is RuntimeStatus.TERMINATED:
-        return h.ExecutionTerminated(timestamp=stamp, reason=done.output)
-    assert done.failure is not None
-    return h.ExecutionFailed(timestamp=stamp, failure=done.failure)
 
 
 _HANDLERS: dict[type, Callable[[Replayer, Any], None]] = {
