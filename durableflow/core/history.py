@@ -42,6 +42,7 @@ class ExecutionStarted(HistoryEvent):
     input: Any = None
     parent_instance_id: str | None = None
     parent_task_id: int | None = None
+    parent_execution_id: str | None = None
     TYPE: ClassVar[str] = "ExecutionStarted"
 
 

@@ -46,8 +46,15 @@ def build_commit(
     result: StepResult,
     consumed: list[int],
     now: datetime,
+    started: h.ExecutionStarted | None = None,
 ) -> OrchestrationCommit:
-    """The store commit that records ``result`` for ``instance``."""
+    """The store commit that records ``result`` for ``instance``.
+
+    ``started`` is the current execution's ExecutionStarted: a sub-orchestration's reply is
+    addressed to the parent execution it names, so a parent that continued as new in the
+    meantime does not take it for an answer to its new execution's task of the same number.
+    """
+    parent_xid = started.parent_execution_id if started is not None else None
     commit = OrchestrationCommit(
         new_events=result.new_events,
         status=result.status,
@@ -80,6 +87,7 @@ def build_commit(
                     created_at=now,
                     parent_instance_id=instance.instance_id,
                     parent_task_id=action.task_id,
+                    parent_execution_id=instance.execution_id,
                 )
             )
     if result.status is RuntimeStatus.CONTINUED_AS_NEW:
@@ -94,16 +102,17 @@ def build_commit(
                 input=result.continue_input,
                 parent_instance_id=instance.parent_instance_id,
                 parent_task_id=instance.parent_task_id,
+                parent_execution_id=parent_xid,
             ),
             *result.carryover_events,
         ]
     elif result.is_terminal and instance.parent_instance_id is not None:
-        commit.messages.append(_reply_to_parent(instance, result, now))
+        commit.messages.append(_reply_to_parent(instance, result, now, parent_xid))
     return commit
 
 
 def _reply_to_parent(
-    instance: InstanceRecord, result: StepResult, now: datetime
+    instance: InstanceRecord, result: StepResult, now: datetime, parent_xid: str | None
 ) -> OutgoingMessage:
     assert instance.parent_instance_id is not None and instance.parent_task_id is not None
     event: h.HistoryEvent
@@ -118,4 +127,4 @@ def _reply_to_parent(
         event = h.SubOrchestrationInstanceFailed(
             timestamp=now, task_id=instance.parent_task_id, failure=failure
         )
-    return OutgoingMessage(instance.parent_instance_id, event)
+    return OutgoingMessage(instance.parent_instance_id, event, execution_id=parent_xid)

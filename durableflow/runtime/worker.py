@@ -300,7 +300,13 @@ class Worker:
             result = replayer.advance(item.history, new_events)
         if result.is_terminal:
             replayer = None
-        return build_commit(inst, result, consumed, now), replayer
+        # ExecutionStarted opens the history (after at most one OrchestratorStarted), or
+        # arrives with this first step.
+        started = next(
+            (e for e in (*item.history[:2], *events) if isinstance(e, h.ExecutionStarted)),
+            None,
+        )
+        return build_commit(inst, result, consumed, now, started), replayer
 
     def _reserve_runners(self, wanted: int) -> int:
         """Take up to ``wanted`` free runner slots without waiting; how many were taken."""

@@ -213,3 +213,36 @@ def test_raise_event_to_ended_instance_is_refused(rt: df.Runtime) -> None:
     rt.client.wait_for_completion(iid, timeout=30)
     with pytest.raises(InvalidStateError, match="can no longer receive event 'go'"):
         rt.client.raise_event(iid, "go")
+
+
+@app.orchestrator
+def slow_child(ctx: df.OrchestrationContext, _: Any) -> Any:
+    yield ctx.wait_for_external_event("finish")
+    return "child-done"
+
+
+@app.orchestrator
+def restarting_parent(ctx: df.OrchestrationContext, generation: int) -> Any:
+    if generation == 0:
+        ctx.call_sub_orchestrator(slow_child, None, instance_id="kid")  # task 0, not awaited
+        ctx.continue_as_new(1)
+        return None
+    yield ctx.create_timer(timedelta(hours=1))  # task 0 of the new execution
+    return "timer fired"
+
+
+def test_child_reply_to_an_earlier_parent_execution_is_not_taken_as_a_new_task(
+    rt: df.Runtime,
+) -> None:
+    parent = rt.client.start_new(restarting_parent, input=0)
+    wait = threading.Event()
+    while rt.client.get_status("kid") is None or not any(
+        e.TYPE == "TimerCreated" for e in rt.client.get_history(parent).events
+    ):
+        wait.wait(0.01)
+    rt.client.raise_event("kid", "finish")
+    assert rt.client.wait_for_completion("kid", timeout=30).output == "child-done"
+    while not rt.worker.is_idle() or rt.store.next_wake_time() <= rt.clock.now():
+        wait.wait(0.01)
+    assert rt.client.get_status(parent).runtime_status is df.RuntimeStatus.RUNNING
+    assert drive_to_completion(rt, parent).output == "timer fired"

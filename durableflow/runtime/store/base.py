@@ -96,6 +96,7 @@ class NewInstance:
     created_at: datetime
     parent_instance_id: str | None = None
     parent_task_id: int | None = None
+    parent_execution_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

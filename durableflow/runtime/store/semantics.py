@@ -32,6 +32,7 @@ def started_event(new: NewInstance, now: datetime) -> ExecutionStarted:
         input=new.input,
         parent_instance_id=new.parent_instance_id,
         parent_task_id=new.parent_task_id,
+        parent_execution_id=new.parent_execution_id,
     )
 
 
