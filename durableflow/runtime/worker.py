@@ -205,14 +205,16 @@ class Worker:
     # -- orchestrations -----------------------------------------------------------------
     def _orch_loop(self) -> None:
         while not self._stop.is_set():
+            # Clear before looking, so a wake-up that arrives mid-batch is not lost.
+            self._orch_wake.clear()
             try:
-                did = self.run_orchestration_batch(self.batch_size) > 0
+                done = self.run_orchestration_batch(self.batch_size)
             except Exception:
                 log.exception("orchestration step failed; retrying after the poll interval")
-                did = False
-            if not did:
+                done = 0
+            if done < self.batch_size:
+                # A partial batch took everything that was ready; new work wakes us.
                 self._orch_wake.wait(self.poll_interval)
-                self._orch_wake.clear()
 
     def run_one_orchestration_step(self) -> bool:
         """Lock, run and commit one orchestration step; False if there was no work."""
@@ -338,7 +340,7 @@ class Worker:
                 self._cache.popitem(last=False)
         elif commit.new_events:
             self._evict(iid)
-        if commit.activities:
+        if len(commit.activities) > len(commit.leased):
             self._act_wake.set()
         if commit.messages or commit.new_instances or commit.continue_as_new:
             self._orch_wake.set()
@@ -389,6 +391,7 @@ class Worker:
             if not self._free_slots.acquire(timeout=self.poll_interval):
                 continue
             self._enter_busy(1)
+            self._act_wake.clear()
             try:
                 item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
             except Exception:
@@ -398,7 +401,6 @@ class Worker:
                 self._enter_busy(-1)
                 self._free_slots.release()
                 self._act_wake.wait(self.poll_interval)
-                self._act_wake.clear()
                 continue
             with self._running_lock:
                 self._running[item.work_id] = item
