@@ -115,6 +115,7 @@ class Worker:
         self._on_step = on_step
         self._busy = 0
         self._free_slots = threading.Semaphore(activity_concurrency)
+        self._step_lock = threading.Lock()
         self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
         self._busy_lock = threading.Lock()
         subscribe = getattr(self.clock, "subscribe", None)
@@ -230,6 +231,12 @@ class Worker:
             self._enter_busy(-1)
 
     def _run_batch(self, limit: int) -> int:
+        # Steps run on this thread and, fused with activity results, on runner threads; the
+        # lock keeps the generator cache and each instance's replayer single-threaded.
+        with self._step_lock:
+            return self._run_batch_locked(limit)
+
+    def _run_batch_locked(self, limit: int) -> int:
         now = self.clock.now()
         items = self.store.lock_orchestrations(self.owner, now=now, lease=self.lease, limit=limit)
         if not items:
@@ -264,13 +271,7 @@ class Worker:
                 self.store.abandon_orchestration(item)
             raise
         for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
-            for work in commit.leased:
-                # Pre-leased in the commit: run it now, on a runner slot reserved above.
-                reserved -= 1
-                self._enter_busy(1)
-                with self._running_lock:
-                    self._running[work.work_id] = work
-                self._act_queue.put(work)
+            reserved -= self._run_leased(commit)
             self._after_commit(item, commit, replayer, ok)
             if self._on_step is not None:
                 self._on_step(StepTrace(item.instance.instance_id, self.owner, began, ended, ok))
@@ -309,6 +310,15 @@ class Worker:
             None,
         )
         return build_commit(inst, result, consumed, now, started), replayer
+
+    def _run_leased(self, commit: OrchestrationCommit) -> int:
+        """Queue the activities a commit leased to us (on reserved slots); how many."""
+        for work in commit.leased:
+            self._enter_busy(1)
+            with self._running_lock:
+                self._running[work.work_id] = work
+            self._act_queue.put(work)
+        return len(commit.leased)
 
     def _reserve_runners(self, wanted: int) -> int:
         """Take up to ``wanted`` free runner slots without waiting; how many were taken."""
@@ -439,7 +449,7 @@ class Worker:
         try:
             result = self._invoke(item)
             try:
-                self.store.complete_activity(item, result, now=self.clock.now())
+                stepped = self._complete_and_step(item, result)
             except LeaseLostError:
                 log.warning(
                     "activity %s of %s finished after its lease was lost; its result "
@@ -451,7 +461,47 @@ class Worker:
         finally:
             with self._running_lock:
                 self._running.pop(item.work_id, None)
-        self._orch_wake.set()
+        if not stepped:
+            self._orch_wake.set()
+
+    def _complete_and_step(self, item: ActivityWorkItem, result: h.HistoryEvent) -> bool:
+        """Record an activity's result and run its instance's next step in one transaction;
+        False if the instance was busy elsewhere (the result then waits in its inbox)."""
+        now = self.clock.now()
+        state: dict[str, Any] = {"reserved": 0}
+
+        def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:
+            began = time.monotonic_ns()
+            commit, replayer = self._decide(work, now)
+            reserved = self._reserve_runners(len(commit.activities))
+            if reserved:
+                commit.lease_activities_to = (self.owner, now + self.lease)
+                commit.lease_limit = reserved
+            state.update(
+                replayer=replayer, reserved=reserved, began=began, ended=time.monotonic_ns()
+            )
+            return commit
+
+        with self._step_lock:
+            try:
+                out = self.store.complete_activity_and_step(
+                    item, result, now=now, lease=self.lease, decide=decide
+                )
+            except BaseException:
+                self._release_runners(state["reserved"])
+                self._evict(item.instance_id)
+                raise
+            if out is None:
+                self._release_runners(state["reserved"])
+                return False
+            work, commit = out
+            self._release_runners(state["reserved"] - self._run_leased(commit))
+            self._after_commit(work, commit, state["replayer"], True)
+        if self._on_step is not None:
+            self._on_step(
+                StepTrace(item.instance_id, self.owner, state["began"], state["ended"], True)
+            )
+        return True
 
     def _invoke(self, item: ActivityWorkItem) -> h.HistoryEvent:
         now = self.clock.now

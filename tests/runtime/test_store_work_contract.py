@@ -16,8 +16,10 @@ from durableflow.core.actions import ScheduleActivity
 from durableflow.core.errors import InstanceAlreadyExistsError, InvalidStateError, StoreError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
+    ActivityWorkItem,
     LeaseLostError,
     OrchestrationCommit,
+    OrchestrationWorkItem,
     OutgoingMessage,
     Store,
 )
@@ -149,6 +151,75 @@ class WorkContract:
         assert store.lock_activity("w2", now=T0, lease=LEASE) is None
         done = h.TaskCompleted(timestamp=T0, task_id=0, result=1)
         store.complete_activity(commit.leased[0], done, now=T0)
+
+    # -- result and next step in one transaction -----------------------------------------
+    def _leased_activity(self, store: Store) -> ActivityWorkItem:
+        self._with_activities(store, 1)
+        act = store.lock_activity("w", now=T0, lease=LEASE)
+        assert act is not None
+        return act
+
+    def test_complete_activity_and_step_applies_the_decided_step(self, store: Store) -> None:
+        act = self._leased_activity(store)
+        done = h.TaskCompleted(timestamp=T0, task_id=1, result="r")
+        seen: list[list[h.HistoryEvent]] = []
+
+        def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:
+            seen.append([m.event for m in work.messages])
+            return OrchestrationCommit(
+                new_events=[m.event for m in work.messages],
+                status=RuntimeStatus.COMPLETED,
+                output="r",
+                consumed=[m.message_id for m in work.messages],
+            )
+
+        out = store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide)
+        assert out is not None and seen == [[done]]
+        assert store.get_history("i1")[-1] == done
+        record = store.get_instance("i1")
+        assert record is not None and record.status is RuntimeStatus.COMPLETED
+        assert store.lock_activity("w2", now=at(600), lease=LEASE) is None
+
+    def test_complete_activity_and_step_leaves_a_held_instance_alone(self, store: Store) -> None:
+        act = self._leased_activity(store)
+        store.send(OutgoingMessage("i1", raised("poke")), now=T0)
+        holder = lock(store, "other")
+        done = h.TaskCompleted(timestamp=T0, task_id=1, result="r")
+
+        def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:
+            raise AssertionError("must not be called while another worker holds the instance")
+
+        assert (
+            store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
+        )
+        store.abandon_orchestration(holder)
+        assert done in [m.event for m in lock(store).messages]
+
+    def test_complete_activity_and_step_with_no_decision_records_only_the_result(
+        self, store: Store
+    ) -> None:
+        act = self._leased_activity(store)
+        done = h.TaskCompleted(timestamp=T0, task_id=1, result="r")
+        assert (
+            store.complete_activity_and_step(
+                act, done, now=T0, lease=LEASE, decide=lambda work: None
+            )
+            is None
+        )
+        assert done in [m.event for m in lock(store, "w2").messages]
+
+    def test_complete_activity_and_step_after_losing_the_lease_writes_nothing(
+        self, store: Store
+    ) -> None:
+        act = self._leased_activity(store)
+        retaken = store.lock_activity("w2", now=at(60), lease=LEASE)
+        assert retaken is not None
+        done = h.TaskCompleted(timestamp=T0, task_id=1, result="r")
+        with pytest.raises(LeaseLostError):
+            store.complete_activity_and_step(
+                act, done, now=at(61), lease=LEASE, decide=lambda work: None
+            )
+        assert [e for e in store.get_history("i1") if isinstance(e, h.TaskCompleted)] == []
 
     def test_purge_of_an_unknown_instance_returns_false(self, store: Store) -> None:
         assert store.purge("ghost") is False

@@ -10,7 +10,7 @@ expires. Commits check ownership, so a worker that lost its lease cannot write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -158,6 +158,10 @@ class InstanceQuery:
     limit: int = 1000
 
 
+StepDecider = Callable[[OrchestrationWorkItem], "OrchestrationCommit | None"]
+"""Given a locked instance, the commit of its next step (or None to leave it)."""
+
+
 class LeaseLostError(Exception):
     """A commit was refused because another worker now owns the work item."""
 
@@ -262,6 +266,28 @@ class Store(Protocol):
     ) -> None:
         """Delete the activity and queue ``result`` (TaskCompleted/TaskFailed) for its
         instance, in one transaction.
+
+        Raises:
+            LeaseLostError: another worker owns the activity now; nothing was written.
+        """
+        ...
+
+    def complete_activity_and_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        lease: timedelta,
+        decide: StepDecider,
+    ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
+        """Record ``result`` as :meth:`complete_activity` does and, in the same transaction,
+        lease the activity's instance to the activity's owner if no one holds it, call
+        ``decide`` with its work item, and apply the commit ``decide`` returns.
+
+        Returns the work item and the applied commit, or ``None`` when the instance was
+        held elsewhere or ``decide`` returned ``None`` (then only the result is recorded and
+        the lease is released). One transaction per step in a chain of activities.
 
         Raises:
             LeaseLostError: another worker owns the activity now; nothing was written.

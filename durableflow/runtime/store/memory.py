@@ -31,6 +31,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
+    StepDecider,
 )
 
 
@@ -408,6 +409,46 @@ class MemoryStore:
             if inst is not None:
                 mid = d.next_id()
                 inst.inbox[mid] = Message(mid, item.instance_id, event, now, item.execution_id)
+
+    def complete_activity_and_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        lease: timedelta,
+        decide: StepDecider,
+    ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
+        """Record the result and, if the instance is free, run and apply its next step,
+        atomically (see the protocol)."""
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            self.complete_activity(item, result, now=now)
+            inst = d.instances.get(item.instance_id)
+            if inst is None or (inst.lease_expires is not None and inst.lease_expires > now):
+                return None
+            if not any(m.visible_at <= now for m in inst.inbox.values()):
+                return None
+            inst.lease_owner = item.lease_owner
+            inst.lease_expires = now + lease
+            messages = sorted(
+                (m for m in inst.inbox.values() if m.visible_at <= now),
+                key=lambda m: m.message_id,
+            )
+            work = OrchestrationWorkItem(
+                inst.record(), list(inst.history), messages, item.lease_owner, inst.lease_expires
+            )
+            try:
+                commit = decide(work)
+            except BaseException:
+                inst.lease_owner = inst.lease_expires = None
+                raise
+            if commit is None:
+                inst.lease_owner = inst.lease_expires = None
+                return None
+            self.commit_orchestration(work, commit, now=now)
+            return work, commit
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""

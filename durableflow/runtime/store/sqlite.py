@@ -33,6 +33,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
+    StepDecider,
 )
 
 _MICRO = timedelta(microseconds=1)
@@ -283,29 +284,40 @@ class SqliteStore:
                 ).fetchone()
                 if row is None:
                     break
-                iid, epoch, history_len = row[0], row[13], row[14]
-                known = self._cached_history(iid, epoch, history_len)
-                fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
-                inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
-                locked.append((row, known, fresh, inbox))
+                locked.append(self._locked_parts(c, row, now_us))
         # Decoding happens after the transaction, so other writers do not wait for it.
-        items = []
-        for row, known, fresh, inbox in locked:
-            iid, epoch, history_len = row[0], row[13], row[14]
-            events = (*known, *(codec.decode_event(r[0]) for r in fresh))
-            if len(events) != history_len:  # only if the cache was somehow wrong: read it all
-                events = tuple(self._read_history(iid))
-            self._remember_history(iid, epoch, events)
-            messages = [
-                Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
-                for mid, xid, vis, ev in inbox
-            ]
-            items.append(
-                OrchestrationWorkItem(
-                    sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
-                )
-            )
-        return items
+        return [self._work_item(owner, expires_us, *parts) for parts in locked]
+
+    def _locked_parts(
+        self, c: sqlite3.Connection, row: Any, now_us: int
+    ) -> tuple[Any, tuple[HistoryEvent, ...], list[Any], list[Any]]:
+        iid, epoch, history_len = row[0], row[13], row[14]
+        known = self._cached_history(iid, epoch, history_len)
+        fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
+        inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
+        return row, known, fresh, inbox
+
+    def _work_item(
+        self,
+        owner: str,
+        expires_us: int,
+        row: Any,
+        known: tuple[HistoryEvent, ...],
+        fresh: list[Any],
+        inbox: list[Any],
+    ) -> OrchestrationWorkItem:
+        iid, epoch, history_len = row[0], row[13], row[14]
+        events = (*known, *(codec.decode_event(r[0]) for r in fresh))
+        if len(events) != history_len:  # only if the cache was somehow wrong: read it all
+            events = tuple(self._read_history(iid))
+        self._remember_history(iid, epoch, events)
+        messages = [
+            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+            for mid, xid, vis, ev in inbox
+        ]
+        return OrchestrationWorkItem(
+            sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
+        )
 
     def _cached_history(self, iid: str, epoch: str, length: int) -> tuple[HistoryEvent, ...]:
         with self._cache_lock:
@@ -516,6 +528,50 @@ class SqliteStore:
                 sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
             )
             c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
+
+    def complete_activity_and_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        lease: timedelta,
+        decide: StepDecider,
+    ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
+        """Record an activity's result and, if its instance is free, run its next step, all
+        in one durable transaction (see the protocol)."""
+        event = codec.encode_event(result, item.instance_id)
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        held = (item.work_id, item.lease_owner, item.attempt)
+        with self._write() as c:
+            if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount == 0:
+                raise semantics.activity_lease_lost(item)
+            c.execute(
+                sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
+            )
+            c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
+            row = c.execute(
+                sql.LOCK_INSTANCE,
+                {
+                    "owner": item.lease_owner,
+                    "expires": expires_us,
+                    "now": now_us,
+                    "iid": item.instance_id,
+                },
+            ).fetchone()
+            if row is None:
+                return None
+            work = self._work_item(
+                item.lease_owner, expires_us, *self._locked_parts(c, row, now_us)
+            )
+            commit = decide(work)
+            if commit is None:
+                c.execute(sql.RELEASE_LEASE, (item.instance_id, item.lease_owner, expires_us))
+                return None
+            p = semantics.prepare_commit(item.instance_id, work.instance.name, commit, now)
+            self._apply(c, work, commit, p, codec.from_micros(now_us), now_us)
+        return work, commit
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""

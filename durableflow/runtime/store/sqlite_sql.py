@@ -150,6 +150,12 @@ LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expire
 WHERE instance_id = ({_READY_INSTANCE})
 RETURNING {ROW_COLUMNS}"""
 
+# The instance an activity result was just queued for, if no one holds it.
+LOCK_INSTANCE = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
+WHERE instance_id = :iid AND next_visible_at <= :now
+    AND (lease_expires IS NULL OR lease_expires <= :now)
+RETURNING {ROW_COLUMNS}"""
+
 FINISH_STEP = """UPDATE instances SET
     status = ?, output = ?, failure = ?, custom_status = ?, updated_at = ?, completed_at = ?,
     history_len = ?, lease_owner = NULL, lease_expires = NULL
