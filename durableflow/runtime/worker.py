@@ -448,8 +448,17 @@ class Worker:
     def _run_activity(self, item: ActivityWorkItem) -> None:
         try:
             result = self._invoke(item)
+            with self._running_lock:
+                alone = len(self._running) == 1 and self._act_queue.empty()
             try:
-                stepped = self._complete_and_step(item, result)
+                if alone:
+                    # A lone activity (a chain): its result and the next step share one
+                    # transaction. With others in flight, queue the result instead, so the
+                    # orchestration thread commits many instances' steps in one batch.
+                    stepped = self._complete_and_step(item, result)
+                else:
+                    self.store.complete_activity(item, result, now=self.clock.now())
+                    stepped = False
             except LeaseLostError:
                 log.warning(
                     "activity %s of %s finished after its lease was lost; its result "
