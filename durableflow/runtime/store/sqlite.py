@@ -11,7 +11,6 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     StepDecider,
 )
+from durableflow.runtime.store.history_cache import HistoryCache
 
 _MICRO = timedelta(microseconds=1)
 _OWNED = (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES)
@@ -86,9 +86,7 @@ class SqliteStore:
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
         self._conns_lock = threading.Lock()
         self._closed = False
-        self._cache: OrderedDict[str, tuple[str, tuple[HistoryEvent, ...]]] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        self._cache_size = history_cache_size
+        self._histories = HistoryCache(history_cache_size)
         db.check_file(path)
         self._pid = os.getpid()
         self._write_lock = db.writer_queue(path)
@@ -256,8 +254,7 @@ class SqliteStore:
                 raise semantics.not_terminal(instance_id, status)
             for statement in (*_OWNED, sql.DELETE_INSTANCE):
                 c.execute(statement, (instance_id,))
-        with self._cache_lock:
-            self._cache.pop(instance_id, None)
+        self._histories.drop(instance_id)
         return True
 
     # -- worker side --------------------------------------------------------------------
@@ -292,7 +289,7 @@ class SqliteStore:
         self, c: sqlite3.Connection, row: Any, now_us: int
     ) -> tuple[Any, tuple[HistoryEvent, ...], list[Any], list[Any]]:
         iid, epoch, history_len = row[0], row[13], row[14]
-        known = self._cached_history(iid, epoch, history_len)
+        known = self._histories.get(iid, epoch, history_len)
         fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
         inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
         return row, known, fresh, inbox
@@ -310,7 +307,7 @@ class SqliteStore:
         events = (*known, *(codec.decode_event(r[0]) for r in fresh))
         if len(events) != history_len:  # only if the cache was somehow wrong: read it all
             events = tuple(self._read_history(iid))
-        self._remember_history(iid, epoch, events)
+        self._histories.put(iid, epoch, events)
         messages = [
             Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
             for mid, xid, vis, ev in inbox
@@ -318,22 +315,6 @@ class SqliteStore:
         return OrchestrationWorkItem(
             sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
         )
-
-    def _cached_history(self, iid: str, epoch: str, length: int) -> tuple[HistoryEvent, ...]:
-        with self._cache_lock:
-            cached = self._cache.get(iid)
-        if cached is not None and cached[0] == epoch and len(cached[1]) <= length:
-            return cached[1]
-        return ()
-
-    def _remember_history(self, iid: str, epoch: str, events: tuple[HistoryEvent, ...]) -> None:
-        if self._cache_size <= 0:
-            return
-        with self._cache_lock:
-            self._cache[iid] = (epoch, events)
-            self._cache.move_to_end(iid)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
 
     def _read_history(self, iid: str) -> list[HistoryEvent]:
         with self._read() as c:
