@@ -35,13 +35,10 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_RUNTIME_EXPORTS = {
-    "Client": "client",
-    "OrchestrationState": "client",
-    "FakeClock": "clock",
-    "OrchestrationContext": "context",
-    "Runtime": "runtime",
-}
+# Resolved through durableflow.runtime's own lazy table on first use.
+_RUNTIME_EXPORTS = frozenset(
+    {"Client", "OrchestrationState", "FakeClock", "OrchestrationContext", "Runtime"}
+)
 
 __all__ = [
     "App",
@@ -66,7 +63,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _RUNTIME_EXPORTS.get(name)
-    if module is None:
+    if name not in _RUNTIME_EXPORTS:
         raise AttributeError(f"module 'durableflow' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"durableflow.runtime.{module}"), name)
+    return getattr(importlib.import_module("durableflow.runtime"), name)

@@ -242,16 +242,7 @@ class MemoryStore:
                     best = key if best is None or key < best else best
             if best is None:
                 return None
-            inst = d.instances[best[1]]
-            inst.lease_owner = owner
-            inst.lease_expires = now + lease
-            messages = sorted(
-                (m for m in inst.inbox.values() if m.visible_at <= now),
-                key=lambda m: m.message_id,
-            )
-            return OrchestrationWorkItem(
-                inst.record(), list(inst.history), messages, owner, inst.lease_expires
-            )
+            return _lease(d.instances[best[1]], owner, now, lease)
 
     def commit_orchestration(
         self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
@@ -430,15 +421,7 @@ class MemoryStore:
                 return None
             if not any(m.visible_at <= now for m in inst.inbox.values()):
                 return None
-            inst.lease_owner = item.lease_owner
-            inst.lease_expires = now + lease
-            messages = sorted(
-                (m for m in inst.inbox.values() if m.visible_at <= now),
-                key=lambda m: m.message_id,
-            )
-            work = OrchestrationWorkItem(
-                inst.record(), list(inst.history), messages, item.lease_owner, inst.lease_expires
-            )
+            work = _lease(inst, item.lease_owner, now, lease)
             try:
                 commit = decide(work)
             except BaseException:
@@ -496,6 +479,18 @@ class MemoryStore:
             self._data.handles -= 1
             if self._data.handles == 0 and _REGISTRY.get(self._name) is self._data:
                 del _REGISTRY[self._name]
+
+
+def _lease(inst: _Instance, owner: str, now: datetime, lease: timedelta) -> OrchestrationWorkItem:
+    """Lease ``inst`` to ``owner`` and return its work item (the caller holds the data lock)."""
+    inst.lease_owner = owner
+    inst.lease_expires = now + lease
+    messages = sorted(
+        (m for m in inst.inbox.values() if m.visible_at <= now), key=lambda m: m.message_id
+    )
+    return OrchestrationWorkItem(
+        inst.record(), list(inst.history), messages, owner, inst.lease_expires
+    )
 
 
 def _holds(inst: _Instance | None, item: OrchestrationWorkItem, check_history: bool = True) -> bool:
