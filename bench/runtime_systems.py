@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -29,8 +29,6 @@ ACTIVITY_CONCURRENCY = 4
 """durableflow activity threads: the ``Runtime`` default, what a user gets unless they tune."""
 POLL_INTERVAL = 0.05
 """durableflow idle poll (the default); an in-process ``start_new`` wakes the worker anyway."""
-WAIT_POLL = 0.001
-"""How often the bench polls an unfinished durableflow instance (fixed, no back-off)."""
 DBOS_QUEUE = "bench_fanout"
 DBOS_QUEUE_POLL = 0.01
 """DBOS queue polling interval; the default (1 s) would add up to a second per fan-out."""
@@ -138,26 +136,6 @@ def fan_out(ctx: df.OrchestrationContext, n: int) -> Generator[Any, Any, int]:
     return len(results)
 
 
-def _wait_all(client: df.Client, ids: Sequence[str], timeout: float) -> list[Any]:
-    """Wait until every instance is terminal, polling every ``WAIT_POLL`` seconds.
-
-    ``Client.wait_for_completion`` backs its polling off towards 0.5 s, which would add
-    up to half a second to a run; a fixed interval keeps the timing error under 1 ms.
-    """
-    deadline = time.monotonic() + timeout
-    states = []
-    for iid in ids:
-        while True:
-            state = client.get_status(iid, show_input=False)
-            if state is not None and state.runtime_status.is_terminal:
-                states.append(state)
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"durableflow instance {iid} not done after {timeout}s")
-            time.sleep(WAIT_POLL)
-    return states
-
-
 class DurableflowRunner:
     """Runs shapes on an open ``df.Runtime``."""
 
@@ -170,7 +148,7 @@ class DurableflowRunner:
         name = "chain" if shape.kind == "chain" else "fan_out"
         t0 = time.perf_counter()
         ids = [client.start_new(name, input=shape.width) for _ in range(shape.instances)]
-        states = _wait_all(client, ids, timeout=300)
+        states = [client.wait_for_completion(iid, timeout=300) for iid in ids]
         elapsed = time.perf_counter() - t0
         for state in states:
             if state.runtime_status is not df.RuntimeStatus.COMPLETED or state.output != (

@@ -61,7 +61,6 @@ from runtime_systems import (  # the bench's own sibling module
     SCALING,
     SCALING_TARGET,
     STEPS_TARGET,
-    WAIT_POLL,
     WORKLOADS,
     Cell,
     Dbos,
@@ -343,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"  durableflow   df.Runtime(app, 'sqlite:///...?synchronous={args.synchronous}', "
         f"activity_concurrency={ACTIVITY_CONCURRENCY}, poll_interval={POLL_INTERVAL}); "
-        f"client.start_new per instance; completion polled every {WAIT_POLL * 1000:g} ms"
+        "client.start_new per instance, then client.wait_for_completion on each"
     )
     print(f"                connections: {', '.join(sorted(ours.observed)) or 'n/a'}")
     if theirs is not None:

@@ -23,6 +23,7 @@ from durableflow.core.history import FailureDetails, HistoryDocument
 from durableflow.core.ids import new_instance_id, validate_instance_id
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.clock import Clock, SystemClock
+from durableflow.runtime.completions import Completions
 from durableflow.runtime.store import open_store
 from durableflow.runtime.store.base import (
     InstanceQuery,
@@ -81,6 +82,8 @@ class Client:
             functions as well as names.
         clock: time source for created/updated stamps (inject a fake clock in tests).
         on_change: called after every write, so an embedded worker can wake at once.
+        completions: told by an embedded worker when instances end, so
+            ``wait_for_completion`` returns at once instead of at its next poll.
     """
 
     def __init__(
@@ -90,11 +93,13 @@ class Client:
         app: App | None = None,
         clock: Clock | None = None,
         on_change: Callable[[], None] | None = None,
+        completions: Completions | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.app = app
         self.clock: Clock = clock or SystemClock()
         self._on_change = on_change or (lambda: None)
+        self._completions = completions
 
     def start_new(
         self,
@@ -150,27 +155,42 @@ class Client:
     ) -> OrchestrationState:
         """Block until the instance is COMPLETED, FAILED or TERMINATED.
 
+        Polls the store, backing off from ``poll_interval`` to 0.1 s, since the instance
+        may run in another process; a client of a ``Runtime`` is also woken by the
+        embedded worker the moment the instance ends.
+
         Raises:
             WaitTimeoutError: not terminal after ``timeout`` seconds (the instance goes on).
             InstanceNotFoundError: no such instance.
         """
         deadline = time.monotonic() + timeout
         interval = poll_interval
-        waiter = threading.Event()
-        while True:
-            state = self.get_status(instance_id)
-            if state is None:
-                raise InstanceNotFoundError(instance_id)
-            if state.runtime_status.is_terminal:
-                return state
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise WaitTimeoutError(
-                    f"instance {instance_id!r} is still {state.runtime_status.value} after "
-                    f"{timeout}s; it keeps running - wait again or check `durable status`"
-                )
-            waiter.wait(min(interval, left))
-            interval = min(interval * 1.5, 0.1)
+        # Watch first: an end between the status read and the wait must still wake us.
+        waiter = (
+            threading.Event()
+            if self._completions is None
+            else self._completions.watch(instance_id)
+        )
+        try:
+            while True:
+                state = self.get_status(instance_id)
+                if state is None:
+                    raise InstanceNotFoundError(instance_id)
+                if state.runtime_status.is_terminal:
+                    return state
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeoutError(
+                        f"instance {instance_id!r} is still {state.runtime_status.value} "
+                        f"after {timeout}s; it keeps running - wait again or check "
+                        "`durable status`"
+                    )
+                if waiter.wait(min(interval, left)):
+                    waiter.clear()
+                interval = min(interval * 1.5, 0.1)
+        finally:
+            if self._completions is not None:
+                self._completions.unwatch(instance_id, waiter)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
         """Deliver external event ``event_name`` with ``data`` to a running instance.

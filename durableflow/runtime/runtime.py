@@ -8,6 +8,7 @@ from types import TracebackType
 from durableflow.core.app import App
 from durableflow.runtime.client import Client
 from durableflow.runtime.clock import Clock, SystemClock
+from durableflow.runtime.completions import Completions
 from durableflow.runtime.store import open_store
 from durableflow.runtime.store.base import Store
 from durableflow.runtime.worker import Worker
@@ -43,6 +44,7 @@ class Runtime:
         self.app = app
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
+        completions = Completions()
         self.worker = Worker(
             app,
             self.store,
@@ -50,8 +52,15 @@ class Runtime:
             activity_concurrency=activity_concurrency,
             lease=lease,
             poll_interval=poll_interval,
+            on_end=completions.ended,
         )
-        self.client = Client(self.store, app=app, clock=self.clock, on_change=self.worker.wake)
+        self.client = Client(
+            self.store,
+            app=app,
+            clock=self.clock,
+            on_change=self.worker.wake,
+            completions=completions,
+        )
         self._owns_store = isinstance(store, str)
 
     def start(self) -> Runtime:

@@ -79,6 +79,8 @@ class Worker:
         owner: this worker's lease owner name (default: host:pid:random).
         on_step: called after every orchestration step with a :class:`StepTrace`
             (observability; tests use it to prove two workers never overlap on a step).
+        on_end: called with the ids of instances that a committed step has just ended
+            (completed, failed or terminated); ``Runtime`` wakes waiting clients with it.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class Worker:
         batch_size: int = 32,
         owner: str | None = None,
         on_step: Callable[[StepTrace], None] | None = None,
+        on_end: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -113,6 +116,7 @@ class Worker:
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
+        self._on_end = on_end
         self._busy = 0
         self._free_slots = threading.Semaphore(activity_concurrency)
         self._step_lock = threading.Lock()
@@ -350,6 +354,8 @@ class Worker:
                 self._cache.popitem(last=False)
         elif commit.new_events:
             self._evict(iid)
+        if self._on_end is not None and commit.status.is_terminal and commit.new_events:
+            self._on_end([iid])
         if len(commit.activities) > len(commit.leased):
             self._act_wake.set()
         if commit.messages or commit.new_instances or commit.continue_as_new:
