@@ -210,17 +210,30 @@ EVENT_TYPES: dict[str, type[HistoryEvent]] = {
 
 _DATETIME_FIELDS = frozenset({"timestamp", "fire_at"})
 
+# Field names per event class, looked up once: dataclasses.fields() is slow on a hot path.
+_FIELD_NAMES: dict[type[HistoryEvent], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
+}
+_FIELD_SETS = {cls: frozenset(names) for cls, names in _FIELD_NAMES.items()}
+
+
+def _field_names(cls: type[HistoryEvent]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # a subclass defined elsewhere
+        names = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
 
 def event_to_dict(event: HistoryEvent) -> dict[str, Any]:
     """The JSON-ready form of ``event``: ``{"type": ..., fields...}``, datetimes as ISO text."""
     out: dict[str, Any] = {"type": event.TYPE}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
+    for name in _field_names(type(event)):
+        value = getattr(event, name)
         if isinstance(value, datetime):
             value = value.isoformat()
         elif isinstance(value, FailureDetails):
             value = dataclasses.asdict(value)
-        out[f.name] = value
+        out[name] = value
     return out
 
 
@@ -238,7 +251,7 @@ def event_from_dict(data: Any, where: str = "history") -> HistoryEvent:
         raise HistoryFormatError(
             f"{where}: unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}"
         )
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _FIELD_SETS.get(cls) or frozenset(_field_names(cls))
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key == "type":

@@ -21,7 +21,7 @@ def encode(value: Any, where: str) -> str:
         PayloadError: the value is not JSON-serializable (or holds NaN/Infinity).
     """
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_reject)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise PayloadError(
             f"{where} is not JSON-serializable: {exc}. Durable payloads must be JSON "
@@ -48,3 +48,7 @@ def normalize(value: Any, where: str) -> Any:
 
 def _reject(obj: Any) -> Any:
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
+
+
+# One encoder, built once: json.dumps builds a new one per call when given options.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_reject)

@@ -167,9 +167,7 @@ class Client:
         interval = poll_interval
         # Watch first: an end between the status read and the wait must still wake us.
         waiter = (
-            threading.Event()
-            if self._completions is None
-            else self._completions.watch(instance_id)
+            threading.Event() if self._completions is None else self._completions.watch(instance_id)
         )
         try:
             while True:

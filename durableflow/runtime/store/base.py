@@ -57,13 +57,19 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class OrchestrationWorkItem:
-    """A locked instance: its row, its history and the messages visible now."""
+    """A locked instance: its row, its history and the messages visible now.
+
+    ``history`` is read-only (a store may share it with its cache); ``epoch`` is the
+    store's name for this generation of the history (it changes when the history is reset),
+    empty where a store has no use for it.
+    """
 
     instance: InstanceRecord
-    history: list[HistoryEvent]
+    history: Sequence[HistoryEvent]
     messages: list[Message]
     lease_owner: str
     lease_expires: datetime
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)

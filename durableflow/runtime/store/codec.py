@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durableflow.core import payload
+from durableflow.core.errors import PayloadError
 from durableflow.core.history import FailureDetails, HistoryEvent, event_from_dict, event_to_dict
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,6 +63,22 @@ def decode_value(text: str | None) -> Any:
     return payload.decode(text)
 
 
+def check_event(event: HistoryEvent, instance_id: str) -> None:
+    """Refuse an event whose times could not be read back.
+
+    Raises:
+        ValueError: a time in the event is naive.
+    """
+    for name in ("timestamp", "fire_at"):
+        moment = getattr(event, name, None)
+        if isinstance(moment, datetime) and moment.utcoffset() is None:
+            raise ValueError(
+                f"{event.TYPE} event of instance {instance_id!r}: {name} "
+                f"{moment.isoformat()} is not timezone-aware; history times must carry a UTC "
+                "offset, e.g. datetime.now(timezone.utc)"
+            )
+
+
 def encode_event(event: HistoryEvent, instance_id: str) -> str:
     """A history event as JSON text.
 
@@ -69,15 +86,13 @@ def encode_event(event: HistoryEvent, instance_id: str) -> str:
         ValueError: a time in the event is naive (it could not be read back).
         PayloadError: a payload in the event is not JSON.
     """
-    where = f"{event.TYPE} event of instance {instance_id!r}"
-    for name in ("timestamp", "fire_at"):
-        moment = getattr(event, name, None)
-        if isinstance(moment, datetime) and moment.utcoffset() is None:
-            raise ValueError(
-                f"{where}: {name} {moment.isoformat()} is not timezone-aware; history times "
-                "must carry a UTC offset, e.g. datetime.now(timezone.utc)"
-            )
-    return payload.encode(event_to_dict(event), where)
+    check_event(event, instance_id)
+    try:
+        return payload.encode(event_to_dict(event), "")
+    except PayloadError:
+        # Built only on failure: formatting the location costs more than encoding.
+        where = f"{event.TYPE} event of instance {instance_id!r}"
+        return payload.encode(event_to_dict(event), where)
 
 
 def decode_event(text: str) -> HistoryEvent:

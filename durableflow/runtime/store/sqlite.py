@@ -273,7 +273,7 @@ class SqliteStore:
         expires_us = now_us + lease // _MICRO
         if limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us):
             return []
-        locked: list[tuple[Any, tuple[HistoryEvent, ...], list[Any], list[Any]]] = []
+        locked: list[tuple[Any, int, list[Any], list[Any]]] = []
         with self._write(durable=False) as c:
             for _ in range(limit):
                 row = c.execute(
@@ -286,35 +286,57 @@ class SqliteStore:
         return [self._work_item(owner, expires_us, *parts) for parts in locked]
 
     def _locked_parts(
-        self, c: sqlite3.Connection, row: Any, now_us: int
-    ) -> tuple[Any, tuple[HistoryEvent, ...], list[Any], list[Any]]:
+        self, c: sqlite3.Connection, row: Any, now_us: int, inbox: bool = True
+    ) -> tuple[Any, int, list[Any], list[Any]]:
+        """What a work item is made of, read inside the locking transaction: the row, how
+        many history events the cache already has, the rows of the others, the inbox."""
         iid, epoch, history_len = row[0], row[13], row[14]
-        known = self._histories.get(iid, epoch, history_len)
-        fresh = c.execute(sql.HISTORY_FROM, (iid, len(known))).fetchall()
-        inbox = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall()
-        return row, known, fresh, inbox
+        start = self._histories.known(iid, epoch, history_len)
+        fresh = c.execute(sql.HISTORY_FROM, (iid, start)).fetchall() if start < history_len else []
+        messages = c.execute(sql.VISIBLE_MESSAGES, (iid, now_us)).fetchall() if inbox else []
+        return row, start, fresh, messages
 
     def _work_item(
         self,
         owner: str,
         expires_us: int,
         row: Any,
-        known: tuple[HistoryEvent, ...],
+        start: int,
         fresh: list[Any],
         inbox: list[Any],
+        extra: Message | None = None,
     ) -> OrchestrationWorkItem:
         iid, epoch, history_len = row[0], row[13], row[14]
-        events = (*known, *(codec.decode_event(r[0]) for r in fresh))
-        if len(events) != history_len:  # only if the cache was somehow wrong: read it all
-            events = tuple(self._read_history(iid))
-        self._histories.put(iid, epoch, events)
+        decoded = [codec.decode_event(r[0]) for r in fresh]
+        history: Sequence[HistoryEvent] | None = self._histories.extend(
+            iid, epoch, start, decoded, history_len
+        )
+        if history is None:  # caching off, or the cache changed under us: read it all
+            history = (
+                decoded if start == 0 and len(decoded) == history_len else self._read_history(iid)
+            )
         messages = [
             Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
             for mid, xid, vis, ev in inbox
         ]
+        if extra is not None:
+            messages.append(extra)
         return OrchestrationWorkItem(
-            sql.record(row), list(events), messages, owner, codec.from_micros(expires_us)
+            sql.record(row), history, messages, owner, codec.from_micros(expires_us), epoch
         )
+
+    def _remember(self, item: OrchestrationWorkItem, commit: OrchestrationCommit) -> None:
+        """Add a committed step's events to the history cache (not after a reset).
+
+        The events themselves, not a decoding of their JSON: every payload in them was
+        normalized through JSON where it entered, so they equal what a read would give.
+        """
+        if commit.continue_as_new is None and item.epoch:
+            base = len(item.history)
+            events = commit.new_events
+            self._histories.extend(
+                item.instance.instance_id, item.epoch, base, events, base + len(events)
+            )
 
     def _read_history(self, iid: str) -> list[HistoryEvent]:
         with self._read() as c:
@@ -351,7 +373,11 @@ class SqliteStore:
         now_us = codec.to_micros(now)
         now = codec.from_micros(now_us)
         with self._write() as c:
-            return [self._apply(c, item, commit, p, now, now_us) for item, commit, p in prepared]
+            applied = [self._apply(c, item, commit, p, now, now_us) for item, commit, p in prepared]
+        for (item, commit, _), ok in zip(prepared, applied, strict=True):
+            if ok:
+                self._remember(item, commit)
+        return applied
 
     def _apply(
         self,
@@ -361,13 +387,22 @@ class SqliteStore:
         p: semantics.PreparedCommit,
         now: datetime,
         now_us: int,
+        held: bool = False,
     ) -> bool:
+        """Write one step; False (nothing written) if the item's lease no longer holds.
+
+        ``held``: the caller locked the instance in this same transaction, so the lease
+        cannot have changed and is not read again.
+        """
         iid = item.instance.instance_id
-        row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
-        held = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
-        if row is None or tuple(row[:3]) != held:
-            return False
-        execution_id: str = row[3]
+        if held:
+            execution_id = item.instance.execution_id
+        else:
+            row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
+            lease = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
+            if row is None or tuple(row[:3]) != lease:
+                return False
+            execution_id = row[3]
         base = len(item.history)
         c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
         lease_to = commit.lease_activities_to
@@ -393,21 +428,29 @@ class SqliteStore:
                         lease_expires=codec.from_micros(expires_us),
                     )
                 )
-        c.executemany(
-            sql.INSERT_ACTIVITY,
-            [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities[k:]],
-        )
+        if len(p.activities) > k:
+            c.executemany(
+                sql.INSERT_ACTIVITY,
+                [
+                    (iid, execution_id, tid, name, inp, now_us)
+                    for tid, name, inp in p.activities[k:]
+                ],
+            )
         for new, input_json, started in p.new_instances:
             self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)
-        c.executemany(
-            sql.INSERT_MESSAGE_IF_EXISTS,
-            [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
-        )
-        c.executemany(
-            sql.LOWER_NEXT_VISIBLE,
-            [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
-        )
-        c.executemany(sql.DELETE_MESSAGE, [(mid, iid) for mid in commit.consumed])
+        if p.messages:
+            c.executemany(
+                sql.INSERT_MESSAGE_IF_EXISTS,
+                [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
+            )
+            c.executemany(
+                sql.LOWER_NEXT_VISIBLE,
+                [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
+            )
+        # Negative ids name messages that were handed over without being stored.
+        consumed = [(mid, iid) for mid in commit.consumed if mid >= 0]
+        if consumed:
+            c.executemany(sql.DELETE_MESSAGE, consumed)
         completed = now_us if commit.status.is_terminal else None
         c.execute(
             sql.FINISH_STEP,
@@ -432,7 +475,9 @@ class SqliteStore:
             c.executemany(
                 sql.INSERT_MESSAGE, [(iid, new_xid, now_us, ev) for ev in p.continue_events]
             )
-        c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
+        if consumed or commit.new_instances or commit.continue_as_new is not None:
+            # Otherwise the inbox lost nothing and gained only through LOWER_NEXT_VISIBLE.
+            c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
         return True
 
     def _start_child(
@@ -498,17 +543,14 @@ class SqliteStore:
         self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
     ) -> None:
         """Delete the activity and queue ``result`` for its instance, in one transaction."""
-        event = codec.encode_event(result, item.instance_id)
+        codec.check_event(result, item.instance_id)
         now_us = codec.to_micros(now)
         lease = (item.work_id, item.lease_owner, item.attempt)
         # Not fsynced on its own: see "Durability" in docs/storage.md.
         with self._write(durable=False) as c:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, lease).rowcount == 0:
                 raise semantics.activity_lease_lost(item)
-            c.execute(
-                sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
-            )
-            c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
+            self._queue_result(c, item, result, now_us)
 
     def complete_activity_and_step(
         self,
@@ -520,39 +562,50 @@ class SqliteStore:
         decide: StepDecider,
     ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
         """Record an activity's result and, if its instance is free, run its next step, all
-        in one durable transaction (see the protocol)."""
-        event = codec.encode_event(result, item.instance_id)
+        in one durable transaction (see the protocol).
+
+        The result goes straight into the step (as the last message, after anything already
+        in the inbox) instead of through the messages table; it is queued there only when
+        the instance is busy elsewhere or ``decide`` declines.
+        """
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
         held = (item.work_id, item.lease_owner, item.attempt)
+        iid = item.instance_id
+        codec.check_event(result, iid)
         with self._write() as c:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount == 0:
                 raise semantics.activity_lease_lost(item)
-            c.execute(
-                sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
-            )
-            c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
-            row = c.execute(
-                sql.LOCK_INSTANCE,
-                {
-                    "owner": item.lease_owner,
-                    "expires": expires_us,
-                    "now": now_us,
-                    "iid": item.instance_id,
-                },
-            ).fetchone()
+            # No lease is written: this transaction holds SQLite's write lock until the
+            # step commits, and FINISH_STEP leaves the lease free, as it found it.
+            row = c.execute(sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
             if row is None:
+                self._queue_result(c, item, result, now_us)
                 return None
-            work = self._work_item(
-                item.lease_owner, expires_us, *self._locked_parts(c, row, now_us)
+            next_visible = row[len(sql.ROW_COLUMNS_LIST)]
+            parts = self._locked_parts(
+                c, row, now_us, inbox=next_visible is not None and next_visible <= now_us
             )
+            # The result object itself: its payload was normalized through JSON already.
+            handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
+            work = self._work_item(item.lease_owner, expires_us, *parts, extra=handed)
             commit = decide(work)
             if commit is None:
-                c.execute(sql.RELEASE_LEASE, (item.instance_id, item.lease_owner, expires_us))
+                self._queue_result(c, item, result, now_us)
                 return None
-            p = semantics.prepare_commit(item.instance_id, work.instance.name, commit, now)
-            self._apply(c, work, commit, p, codec.from_micros(now_us), now_us)
+            p = semantics.prepare_commit(iid, work.instance.name, commit, now)
+            self._apply(c, work, commit, p, codec.from_micros(now_us), now_us, held=True)
+        self._remember(work, commit)
         return work, commit
+
+    def _queue_result(
+        self, c: sqlite3.Connection, item: ActivityWorkItem, result: HistoryEvent, now_us: int
+    ) -> None:
+        event = codec.encode_event(result, item.instance_id)
+        c.execute(
+            sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
+        )
+        c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""

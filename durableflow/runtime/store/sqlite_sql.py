@@ -128,6 +128,7 @@ ROW_COLUMNS = (
     "output, failure, custom_status, parent_instance_id, parent_task_id, history_epoch, "
     "history_len"
 )
+ROW_COLUMNS_LIST = tuple(c.strip() for c in ROW_COLUMNS.split(","))
 GET_INSTANCE = f"SELECT {ROW_COLUMNS} FROM instances WHERE instance_id = ?"
 GET_STATUS = "SELECT status FROM instances WHERE instance_id = ?"
 GET_LEASE = (
@@ -150,11 +151,10 @@ LOCK_ORCHESTRATION = f"""UPDATE instances SET lease_owner = :owner, lease_expire
 WHERE instance_id = ({_READY_INSTANCE})
 RETURNING {ROW_COLUMNS}"""
 
-# The instance an activity result was just queued for, if no one holds it.
-LOCK_INSTANCE = f"""UPDATE instances SET lease_owner = :owner, lease_expires = :expires
-WHERE instance_id = :iid AND next_visible_at <= :now
-    AND (lease_expires IS NULL OR lease_expires <= :now)
-RETURNING {ROW_COLUMNS}"""
+# The instance an activity result is handed to, if no one holds it (the caller is inside a
+# write transaction, so nobody can take it before the step commits).
+GET_FREE_INSTANCE = f"""SELECT {ROW_COLUMNS}, next_visible_at FROM instances
+WHERE instance_id = :iid AND (lease_expires IS NULL OR lease_expires <= :now)"""
 
 FINISH_STEP = """UPDATE instances SET
     status = ?, output = ?, failure = ?, custom_status = ?, updated_at = ?, completed_at = ?,
