@@ -118,7 +118,14 @@ class Worker:
         self._on_step = on_step
         self._on_end = on_end
         self._busy = 0
-        self._free_slots = threading.Semaphore(activity_concurrency)
+        # Activities leased to this worker at once: one per runner, plus as many again
+        # waiting in the local queue, so a step's new activities are leased in its own
+        # commit instead of one lock transaction each.
+        self._free_slots = threading.Semaphore(2 * activity_concurrency)
+        # Results of activities that finished while others were in flight: the
+        # orchestration thread records them all in its next lock transaction.
+        self._results: list[tuple[ActivityWorkItem, h.HistoryEvent]] = []
+        self._results_lock = threading.Lock()
         self._step_lock = threading.Lock()
         self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
         self._busy_lock = threading.Lock()
@@ -162,6 +169,30 @@ class Worker:
         for t in runners:
             t.join(max(deadline - time.monotonic(), 0))
         self._threads = []
+        self._record_results()
+
+    def _take_results(self) -> list[tuple[ActivityWorkItem, h.HistoryEvent]]:
+        with self._results_lock:
+            taken, self._results = self._results, []
+        return taken
+
+    def _results_recorded(self, results: list[tuple[ActivityWorkItem, h.HistoryEvent]]) -> None:
+        with self._running_lock:
+            for item, _ in results:
+                self._running.pop(item.work_id, None)
+        self._enter_busy(-len(results))
+
+    def _record_results(self) -> None:
+        """Record results still waiting for the orchestration thread (at shutdown)."""
+        for item, result in self._take_results():
+            try:
+                self.store.complete_activity(item, result, now=self.clock.now())
+            except LeaseLostError:
+                pass
+            except Exception:
+                log.exception("could not record the result of activity %s", item.work_id)
+            finally:
+                self._results_recorded([(item, result)])
 
     def is_idle(self) -> bool:
         """True when no step or activity is being locked, run or committed right now."""
@@ -217,7 +248,7 @@ class Worker:
             except Exception:
                 log.exception("orchestration step failed; retrying after the poll interval")
                 done = 0
-            if done < self.batch_size:
+            if done < self.batch_size and not self._results:
                 # A partial batch took everything that was ready; new work wakes us.
                 self._orch_wake.wait(self.poll_interval)
 
@@ -242,7 +273,16 @@ class Worker:
 
     def _run_batch_locked(self, limit: int) -> int:
         now = self.clock.now()
-        items = self.store.lock_orchestrations(self.owner, now=now, lease=self.lease, limit=limit)
+        results = self._take_results()
+        try:
+            items = self.store.lock_orchestrations(
+                self.owner, now=now, lease=self.lease, limit=limit, results=results
+            )
+        except BaseException:
+            with self._results_lock:  # recorded nothing: try again with the next batch
+                self._results[:0] = results
+            raise
+        self._results_recorded(results)
         if not items:
             return 0
         decided: list[tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]] = []
@@ -452,19 +492,25 @@ class Worker:
             self._enter_busy(-1)
 
     def _run_activity(self, item: ActivityWorkItem) -> None:
+        handed_over = False
         try:
             result = self._invoke(item)
             with self._running_lock:
                 alone = len(self._running) == 1 and self._act_queue.empty()
+            if not alone and not self._stop.is_set():
+                # Others are in flight: the orchestration thread records this result with
+                # the rest in its next lock transaction and steps their instances in one
+                # batch. (It keeps the lease renewed meanwhile: the item stays running.)
+                self._enter_busy(1)
+                with self._results_lock:
+                    self._results.append((item, result))
+                handed_over = True
+                self._orch_wake.set()
+                return
             try:
-                if alone:
-                    # A lone activity (a chain): its result and the next step share one
-                    # transaction. With others in flight, queue the result instead, so the
-                    # orchestration thread commits many instances' steps in one batch.
-                    stepped = self._complete_and_step(item, result)
-                else:
-                    self.store.complete_activity(item, result, now=self.clock.now())
-                    stepped = False
+                # A lone activity (a chain): its result and the next step share one
+                # transaction.
+                stepped = self._complete_and_step(item, result)
             except LeaseLostError:
                 log.warning(
                     "activity %s of %s finished after its lease was lost; its result "
@@ -474,8 +520,9 @@ class Worker:
                 )
                 return
         finally:
-            with self._running_lock:
-                self._running.pop(item.work_id, None)
+            if not handed_over:
+                with self._running_lock:
+                    self._running.pop(item.work_id, None)
         if not stepped:
             self._orch_wake.set()
 

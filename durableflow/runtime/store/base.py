@@ -239,10 +239,21 @@ class Store(Protocol):
         ...
 
     def lock_orchestrations(
-        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
     ) -> list[OrchestrationWorkItem]:
         """Lease up to ``limit`` instances at once (as :meth:`lock_orchestration` would,
-        repeatedly), so a busy worker pays one transaction for a batch of steps."""
+        repeatedly), so a busy worker pays one transaction for a batch of steps.
+
+        ``results`` are activity results recorded first, in the same transaction, as
+        :meth:`complete_activity` would record each (one whose activity lease was lost is
+        dropped), so that they and the steps they wake cost one transaction.
+        """
         ...
 
     def commit_orchestrations(

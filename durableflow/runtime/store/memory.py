@@ -11,6 +11,7 @@ SQLite's shared in-memory databases). ``memory://`` alone is a fresh private sto
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -313,9 +314,19 @@ class MemoryStore:
                     self._enqueue(d, inst, event_json, now, commit.continue_as_new)
 
     def lock_orchestrations(
-        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
     ) -> list[OrchestrationWorkItem]:
-        """Lease up to ``limit`` ready instances, oldest mail first."""
+        """Record ``results``, then lease up to ``limit`` ready instances, oldest mail first."""
+        for activity, result in results:
+            # A lost lease: another worker runs the activity now, and its result counts.
+            with contextlib.suppress(LeaseLostError):
+                self.complete_activity(activity, result, now=now)
         items: list[OrchestrationWorkItem] = []
         while len(items) < limit:
             item = self.lock_orchestration(owner, now=now, lease=lease)

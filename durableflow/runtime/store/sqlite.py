@@ -266,15 +266,29 @@ class SqliteStore:
         return items[0] if items else None
 
     def lock_orchestrations(
-        self, owner: str, *, now: datetime, lease: timedelta, limit: int
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
     ) -> list[OrchestrationWorkItem]:
-        """Lease up to ``limit`` ready instances in one transaction, oldest mail first."""
+        """Record ``results``, then lease up to ``limit`` ready instances, oldest mail first,
+        all in one transaction."""
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
-        if limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us):
+        for activity, result in results:
+            codec.check_event(result, activity.instance_id)
+        if not results and (limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us)):
             return []
         locked: list[tuple[Any, int, list[Any], list[Any]]] = []
+        # Not fsynced on its own, like complete_activity: see docs/storage.md.
         with self._write(durable=False) as c:
+            for activity, result in results:
+                held = (activity.work_id, activity.lease_owner, activity.attempt)
+                if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount:
+                    self._queue_result(c, activity, result, now_us)
             for _ in range(limit):
                 row = c.execute(
                     sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
