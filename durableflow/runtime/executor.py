@@ -131,6 +131,15 @@ class Replayer:
         for event in past[self.events_seen :]:
             self._apply(event)
         self.events_seen = len(past)
+        return self._advance_live(new)
+
+    def advance_new(self, new: Sequence[HistoryEvent]) -> StepResult:
+        """:meth:`advance` for a replayer that has already seen the whole history: feed
+        only ``new`` (``events_seen`` says how long the history it has seen is)."""
+        self._new_actions = []
+        return self._advance_live(new)
+
+    def _advance_live(self, new: Sequence[HistoryEvent]) -> StepResult:
         # Actions the code created while replaying were matched by their history events;
         # what is left is new (e.g. code appended after the last recorded action).
         self._new_actions = [a for a, _ in self._pending_actions.values()]

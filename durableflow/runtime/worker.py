@@ -39,9 +39,11 @@ from durableflow.runtime.executor import Replayer, StepResult, failure_of
 from durableflow.runtime.steps import build_commit, split_messages
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
+    InstanceRecord,
     LeaseLostError,
     OrchestrationCommit,
     OrchestrationWorkItem,
+    PlannedStep,
     Store,
 )
 
@@ -62,6 +64,16 @@ class StepTrace:
     started_ns: int
     ended_ns: int
     committed: bool
+
+
+@dataclass(slots=True)
+class _Live:
+    """A live orchestrator generator kept between steps, and what a step needs besides it."""
+
+    replayer: Replayer
+    instance: InstanceRecord
+    epoch: str
+    started: h.ExecutionStarted | None
 
 
 class Worker:
@@ -105,7 +117,7 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._cache: OrderedDict[str, tuple[str, Replayer]] = OrderedDict()
+        self._cache: OrderedDict[str, _Live] = OrderedDict()
         self._cache_size = cache_size
         self.batch_size = batch_size
         self._stop = threading.Event()
@@ -388,12 +400,24 @@ class Worker:
             log.warning("lost the lease on %s; another worker owns it", iid)
             return
         if replayer is not None:
-            self._cache[iid] = (item.instance.execution_id, replayer)
-            self._cache.move_to_end(iid)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            started = next(
+                (e for e in item.history[:2] if isinstance(e, h.ExecutionStarted)), None
+            ) or next(
+                (m.event for m in item.messages if isinstance(m.event, h.ExecutionStarted)), None
+            )
+            self._keep(iid, _Live(replayer, item.instance, item.epoch, started))
         elif commit.new_events:
             self._evict(iid)
+        self._announce(iid, commit)
+
+    def _keep(self, iid: str, live: _Live) -> None:
+        self._cache[iid] = live
+        self._cache.move_to_end(iid)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
+        """Tell whoever waits what a committed step of ``iid`` did."""
         if self._on_end is not None and commit.status.is_terminal and commit.new_events:
             self._on_end([iid])
         if len(commit.activities) > len(commit.leased):
@@ -405,8 +429,10 @@ class Worker:
         inst = item.instance
         cached = self._cache.get(inst.instance_id)
         if cached is not None:
-            execution_id, replayer = cached
-            if execution_id == inst.execution_id and replayer.events_seen == len(item.history):
+            replayer = cached.replayer
+            if cached.instance.execution_id == inst.execution_id and replayer.events_seen == len(
+                item.history
+            ):
                 return replayer
             self._evict(inst.instance_id)
         fn = self._orchestrator_fn(inst.name)
@@ -436,8 +462,11 @@ class Worker:
         events = [*new_events, h.ExecutionFailed(timestamp=self.clock.now(), failure=failure)]
         return StepResult(RuntimeStatus.FAILED, new_events=events, failure=failure)
 
-    def _evict(self, instance_id: str) -> None:
-        self._cache.pop(instance_id, None)
+    def _evict(self, instance_id: str, replayer: Replayer | None = None) -> None:
+        """Forget the live generator of ``instance_id`` (only if it is ``replayer``, if given)."""
+        cached = self._cache.get(instance_id)
+        if cached is not None and (replayer is None or cached.replayer is replayer):
+            del self._cache[instance_id]
 
     # -- activities ---------------------------------------------------------------------
     # One dispatcher leases activities only while a runner thread is free, so idle runners
@@ -528,8 +557,97 @@ class Worker:
 
     def _complete_and_step(self, item: ActivityWorkItem, result: h.HistoryEvent) -> bool:
         """Record an activity's result and run its instance's next step in one transaction;
-        False if the instance was busy elsewhere (the result then waits in its inbox)."""
+        False if the instance was busy elsewhere (the result then waits in its inbox).
+
+        With the instance's generator live here, the step is decided before the transaction
+        (so deciding overlaps the previous step's fsync) and the store applies it only if
+        the instance is still as it was; otherwise it is decided inside the transaction.
+        """
         now = self.clock.now()
+        with self._step_lock:
+            planned = self._plan(item, result, now)
+        if planned is None:
+            return self._decide_and_step(item, result, now)
+        return self._commit_planned(item, result, now, *planned)
+
+    def _plan(
+        self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
+    ) -> tuple[_Live, PlannedStep, int, int] | None:
+        """Decide the step that ``result`` wakes on the cached generator (the caller holds
+        the step lock): the generator, the step, runners reserved, when deciding began."""
+        live = self._cache.get(item.instance_id)
+        if (
+            live is None
+            or live.instance.execution_id != item.execution_id
+            or live.replayer.is_finished
+        ):
+            return None
+        began = time.monotonic_ns()
+        base = live.replayer.events_seen
+        try:
+            step = live.replayer.advance_new([h.OrchestratorStarted(timestamp=now), result])
+        except Exception:
+            log.exception("step of %s failed; replaying it in full", item.instance_id)
+            self._evict(item.instance_id)
+            return None
+        commit = build_commit(live.instance, step, [], now, live.started)
+        reserved = self._reserve_runners(len(commit.activities))
+        if reserved:
+            commit.lease_activities_to = (self.owner, now + self.lease)
+            commit.lease_limit = reserved
+        return live, PlannedStep(live.instance, base, live.epoch, commit), reserved, began
+
+    def _commit_planned(
+        self,
+        item: ActivityWorkItem,
+        result: h.HistoryEvent,
+        now: datetime,
+        live: _Live,
+        step: PlannedStep,
+        reserved: int,
+        began: int,
+    ) -> bool:
+        iid = item.instance_id
+        dispatched = 0
+
+        def before_commit(commit: OrchestrationCommit) -> None:
+            # Start the next activities while the commit is made durable. This activity's
+            # row is gone in the same transaction, so it no longer counts as running.
+            nonlocal dispatched
+            with self._running_lock:
+                self._running.pop(item.work_id, None)
+            dispatched = self._run_leased(commit)
+
+        ended = time.monotonic_ns()
+        try:
+            applied = self.store.complete_activity_with_step(
+                item, result, step, now=now, before_commit=before_commit
+            )
+        except BaseException:
+            self._release_runners(reserved - dispatched)
+            with self._step_lock:
+                self._evict(iid, live.replayer)
+            raise
+        self._release_runners(reserved - dispatched)
+        with self._step_lock:
+            if not applied:
+                # Decided on a state that changed: the result waits in the inbox, and the
+                # generator, advanced past it, is dropped.
+                self._evict(iid, live.replayer)
+                return False
+            if step.commit.status in (RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED):
+                if self._cache.get(iid, live) is live:
+                    self._keep(iid, live)
+            else:
+                self._evict(iid, live.replayer)
+            self._announce(iid, step.commit)
+        if self._on_step is not None:
+            self._on_step(StepTrace(iid, self.owner, began, ended, True))
+        return True
+
+    def _decide_and_step(
+        self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
+    ) -> bool:
         state: dict[str, Any] = {"reserved": 0}
 
         def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:

@@ -164,6 +164,23 @@ class InstanceQuery:
     limit: int = 1000
 
 
+@dataclass(slots=True)
+class PlannedStep:
+    """A step decided without holding the instance, from a history the worker already had.
+
+    Attributes:
+        instance: the instance as the worker last saw it (its id, name and execution).
+        history_len: how many events the history had when the step was decided.
+        epoch: the history's epoch then (``OrchestrationWorkItem.epoch``).
+        commit: the step, as it is to be applied (its last new event is the result).
+    """
+
+    instance: InstanceRecord
+    history_len: int
+    epoch: str
+    commit: OrchestrationCommit
+
+
 StepDecider = Callable[[OrchestrationWorkItem], "OrchestrationCommit | None"]
 """Given a locked instance, the commit of its next step (or None to leave it)."""
 
@@ -305,6 +322,31 @@ class Store(Protocol):
         Returns the work item and the applied commit, or ``None`` when the instance was
         held elsewhere or ``decide`` returned ``None`` (then only the result is recorded and
         the lease is released). One transaction per step in a chain of activities.
+
+        Raises:
+            LeaseLostError: another worker owns the activity now; nothing was written.
+        """
+        ...
+
+    def complete_activity_with_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        step: PlannedStep,
+        *,
+        now: datetime,
+        before_commit: Callable[[OrchestrationCommit], None] | None = None,
+    ) -> bool:
+        """Record ``result`` and apply ``step`` (decided ahead of time, with ``result``
+        as its input) in one durable transaction, if the instance is still as the step
+        assumed: no live lease, the same execution, history and epoch, and no other message
+        visible now. Otherwise record only the result, as :meth:`complete_activity` does,
+        and return False.
+
+        ``before_commit`` is called with the commit once it is written and before the
+        transaction commits, so the caller may start the activities leased to it while the
+        commit is made durable (activities run at least once: if the commit then fails,
+        their results are refused as for a lost lease).
 
         Raises:
             LeaseLostError: another worker owns the activity now; nothing was written.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +32,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
+    PlannedStep,
     StepDecider,
 )
 
@@ -444,6 +445,37 @@ class MemoryStore:
             self.commit_orchestration(work, commit, now=now)
             return work, commit
 
+    def complete_activity_with_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        step: PlannedStep,
+        *,
+        now: datetime,
+        before_commit: Callable[[OrchestrationCommit], None] | None = None,
+    ) -> bool:
+        """Record the result and apply ``step`` atomically if the instance is as the step
+        assumed; otherwise record only the result (see the protocol)."""
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            act = d.activities.get(item.work_id)
+            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+                raise semantics.activity_lease_lost(item)
+            inst = d.instances.get(item.instance_id)
+            if inst is None or not _as_planned(inst, step, now):
+                self.complete_activity(item, result, now=now)
+                return False
+            # Validate and encode first, so a bad payload changes nothing.
+            semantics.prepare_commit(inst.instance_id, inst.name, step.commit, now)
+            del d.activities[item.work_id]
+            # Held only inside this lock, so its length does not matter.
+            work = _lease(inst, item.lease_owner, now, timedelta(minutes=1))
+            self.commit_orchestration(work, step.commit, now=now)
+            if before_commit is not None:
+                before_commit(step.commit)
+            return True
+
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
         d = self._d()
@@ -524,3 +556,12 @@ def _matches(inst: _Instance, q: InstanceQuery) -> bool:
 
 def _later(visible_at: datetime, lease_expires: datetime | None) -> datetime:
     return visible_at if lease_expires is None else max(visible_at, lease_expires)
+
+
+def _as_planned(inst: _Instance, step: PlannedStep, now: datetime) -> bool:
+    return (
+        (inst.lease_expires is None or inst.lease_expires <= now)
+        and len(inst.history) == step.history_len
+        and inst.execution_id == step.instance.execution_id
+        and not any(m.visible_at <= now for m in inst.inbox.values())
+    )

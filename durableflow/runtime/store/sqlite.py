@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
+    PlannedStep,
     StepDecider,
 )
 from durableflow.runtime.store.history_cache import HistoryCache
@@ -339,18 +340,15 @@ class SqliteStore:
             sql.record(row), history, messages, owner, codec.from_micros(expires_us), epoch
         )
 
-    def _remember(self, item: OrchestrationWorkItem, commit: OrchestrationCommit) -> None:
+    def _remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
         """Add a committed step's events to the history cache (not after a reset).
 
         The events themselves, not a decoding of their JSON: every payload in them was
         normalized through JSON where it entered, so they equal what a read would give.
         """
-        if commit.continue_as_new is None and item.epoch:
-            base = len(item.history)
+        if commit.continue_as_new is None and epoch:
             events = commit.new_events
-            self._histories.extend(
-                item.instance.instance_id, item.epoch, base, events, base + len(events)
-            )
+            self._histories.extend(iid, epoch, base, events, base + len(events))
 
     def _read_history(self, iid: str) -> list[HistoryEvent]:
         with self._read() as c:
@@ -387,37 +385,48 @@ class SqliteStore:
         now_us = codec.to_micros(now)
         now = codec.from_micros(now_us)
         with self._write() as c:
-            applied = [self._apply(c, item, commit, p, now, now_us) for item, commit, p in prepared]
+            applied = [
+                self._apply(
+                    c,
+                    item.instance.instance_id,
+                    len(item.history),
+                    commit,
+                    p,
+                    now,
+                    now_us,
+                    lease=(item.lease_owner, item.lease_expires),
+                )
+                for item, commit, p in prepared
+            ]
         for (item, commit, _), ok in zip(prepared, applied, strict=True):
             if ok:
-                self._remember(item, commit)
+                self._remember(item.instance.instance_id, item.epoch, len(item.history), commit)
         return applied
 
     def _apply(
         self,
         c: sqlite3.Connection,
-        item: OrchestrationWorkItem,
+        iid: str,
+        base: int,
         commit: OrchestrationCommit,
         p: semantics.PreparedCommit,
         now: datetime,
         now_us: int,
-        held: bool = False,
+        *,
+        lease: tuple[str, datetime] | None = None,
+        execution_id: str = "",
     ) -> bool:
-        """Write one step; False (nothing written) if the item's lease no longer holds.
+        """Write one step on a history of ``base`` events; False (nothing written) if
+        ``lease`` (owner, expiry) no longer holds or the history grew.
 
-        ``held``: the caller locked the instance in this same transaction, so the lease
-        cannot have changed and is not read again.
+        Without ``lease`` the caller has checked the instance in this same transaction (its
+        ``execution_id`` is given), so nothing can have changed and nothing is read again.
         """
-        iid = item.instance.instance_id
-        if held:
-            execution_id = item.instance.execution_id
-        else:
+        if lease is not None:
             row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
-            lease = (item.lease_owner, codec.to_micros(item.lease_expires), len(item.history))
-            if row is None or tuple(row[:3]) != lease:
+            if row is None or tuple(row[:3]) != (lease[0], codec.to_micros(lease[1]), base):
                 return False
             execution_id = row[3]
-        base = len(item.history)
         c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
         lease_to = commit.lease_activities_to
         k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
@@ -608,9 +617,53 @@ class SqliteStore:
                 self._queue_result(c, item, result, now_us)
                 return None
             p = semantics.prepare_commit(iid, work.instance.name, commit, now)
-            self._apply(c, work, commit, p, codec.from_micros(now_us), now_us, held=True)
-        self._remember(work, commit)
+            base = len(work.history)
+            stamp = codec.from_micros(now_us)
+            xid = work.instance.execution_id
+            self._apply(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
+        self._remember(iid, work.epoch, base, commit)
         return work, commit
+
+    def complete_activity_with_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        step: PlannedStep,
+        *,
+        now: datetime,
+        before_commit: Callable[[OrchestrationCommit], None] | None = None,
+    ) -> bool:
+        """Record ``result`` and apply ``step``, decided ahead of time, in one durable
+        transaction if the instance is as the step assumed (see the protocol)."""
+        now_us = codec.to_micros(now)
+        iid = item.instance_id
+        inst = step.instance
+        codec.check_event(result, iid)
+        # Encoded before the transaction: it is the step's largest piece of CPU work.
+        p = semantics.prepare_commit(iid, inst.name, step.commit, now)
+        held = (item.work_id, item.lease_owner, item.attempt)
+        with self._write() as c:
+            if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount == 0:
+                raise semantics.activity_lease_lost(item)
+            row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
+            if row is None or not _as_planned(row, step, now_us):
+                self._queue_result(c, item, result, now_us)
+                return False
+            stamp = codec.from_micros(now_us)
+            self._apply(
+                c,
+                iid,
+                step.history_len,
+                step.commit,
+                p,
+                stamp,
+                now_us,
+                execution_id=inst.execution_id,
+            )
+            if before_commit is not None:
+                before_commit(step.commit)
+        self._remember(iid, step.epoch, step.history_len, step.commit)
+        return True
 
     def _queue_result(
         self, c: sqlite3.Connection, item: ActivityWorkItem, result: HistoryEvent, now_us: int
@@ -658,3 +711,16 @@ class SqliteStore:
             conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             conn.close()
+
+
+def _as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
+    """Whether the instance row is as ``step`` was decided on: free, the same execution and
+    history, and nothing else in its inbox to apply first."""
+    lease_expires, history_len, execution_id, epoch, next_visible = row
+    return (
+        (lease_expires is None or lease_expires <= now_us)
+        and history_len == step.history_len
+        and execution_id == step.instance.execution_id
+        and epoch == step.epoch
+        and (next_visible is None or next_visible > now_us)
+    )

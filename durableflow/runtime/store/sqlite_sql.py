@@ -156,6 +156,11 @@ RETURNING {ROW_COLUMNS}"""
 GET_FREE_INSTANCE = f"""SELECT {ROW_COLUMNS}, next_visible_at FROM instances
 WHERE instance_id = :iid AND (lease_expires IS NULL OR lease_expires <= :now)"""
 
+# What a step decided ahead of time assumed about its instance (see
+# SqliteStore.complete_activity_with_step).
+GET_STEP_STATE = """SELECT lease_expires, history_len, execution_id, history_epoch,
+    next_visible_at FROM instances WHERE instance_id = ?"""
+
 FINISH_STEP = """UPDATE instances SET
     status = ?, output = ?, failure = ?, custom_status = ?, updated_at = ?, completed_at = ?,
     history_len = ?, lease_owner = NULL, lease_expires = NULL
