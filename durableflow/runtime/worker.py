@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -74,6 +74,12 @@ class _Live:
     instance: InstanceRecord
     epoch: str
     started: h.ExecutionStarted | None
+    pending: int = 0
+    """Steps decided on this generator whose transactions have not ended yet: until they
+    do, its state may be ahead of the store's, so only those steps' own activities (whose
+    rows exist only if the step commits) may decide further steps on it."""
+    leased: set[int] = field(default_factory=set)
+    """Work ids of the activities the pending steps leased."""
 
 
 class Worker:
@@ -428,7 +434,7 @@ class Worker:
     def _replayer_for(self, item: OrchestrationWorkItem) -> Replayer | None:
         inst = item.instance
         cached = self._cache.get(inst.instance_id)
-        if cached is not None:
+        if cached is not None and not cached.pending:
             replayer = cached.replayer
             if cached.instance.execution_id == inst.execution_id and replayer.events_seen == len(
                 item.history
@@ -580,6 +586,7 @@ class Worker:
             live is None
             or live.instance.execution_id != item.execution_id
             or live.replayer.is_finished
+            or (live.pending and item.work_id not in live.leased)
         ):
             return None
         began = time.monotonic_ns()
@@ -590,6 +597,7 @@ class Worker:
             log.exception("step of %s failed; replaying it in full", item.instance_id)
             self._evict(item.instance_id)
             return None
+        live.pending += 1
         commit = build_commit(live.instance, step, [], now, live.started)
         reserved = self._reserve_runners(len(commit.activities))
         if reserved:
@@ -616,6 +624,8 @@ class Worker:
             nonlocal dispatched
             with self._running_lock:
                 self._running.pop(item.work_id, None)
+            # Not under the step lock: its holder may be waiting for our write lock.
+            live.leased.update(w.work_id for w in commit.leased)
             dispatched = self._run_leased(commit)
 
         ended = time.monotonic_ns()
@@ -626,10 +636,12 @@ class Worker:
         except BaseException:
             self._release_runners(reserved - dispatched)
             with self._step_lock:
+                self._settle(live)
                 self._evict(iid, live.replayer)
             raise
         self._release_runners(reserved - dispatched)
         with self._step_lock:
+            self._settle(live)
             if not applied:
                 # Decided on a state that changed: the result waits in the inbox, and the
                 # generator, advanced past it, is dropped.
@@ -644,6 +656,13 @@ class Worker:
         if self._on_step is not None:
             self._on_step(StepTrace(iid, self.owner, began, ended, True))
         return True
+
+    @staticmethod
+    def _settle(live: _Live) -> None:
+        """One pending step of ``live`` has ended (the caller holds the step lock)."""
+        live.pending -= 1
+        if not live.pending:
+            live.leased.clear()
 
     def _decide_and_step(
         self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
