@@ -24,10 +24,10 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, Literal, overload
 
 from durableflow.core import history as h
 from durableflow.core import payload
@@ -76,10 +76,7 @@ class _Live:
     started: h.ExecutionStarted | None
     pending: int = 0
     """Steps decided on this generator whose transactions have not ended yet: until they
-    do, its state may be ahead of the store's, so only those steps' own activities (whose
-    rows exist only if the step commits) may decide further steps on it."""
-    leased: set[int] = field(default_factory=set)
-    """Work ids of the activities the pending steps leased."""
+    do, its state may be ahead of the store's, and nothing else may use it."""
 
 
 class Worker:
@@ -373,14 +370,29 @@ class Worker:
         )
         return build_commit(inst, result, consumed, now, started), replayer
 
-    def _run_leased(self, commit: OrchestrationCommit) -> int:
-        """Queue the activities a commit leased to us (on reserved slots); how many."""
+    @overload
+    def _run_leased(self, commit: OrchestrationCommit) -> int: ...
+
+    @overload
+    def _run_leased(
+        self, commit: OrchestrationCommit, keep_first: Literal[True]
+    ) -> ActivityWorkItem | None: ...
+
+    def _run_leased(
+        self, commit: OrchestrationCommit, keep_first: bool = False
+    ) -> int | ActivityWorkItem | None:
+        """Queue the activities a commit leased to us (on reserved slots); how many, or,
+        with ``keep_first``, the first of them, which the caller runs itself instead."""
+        kept: ActivityWorkItem | None = None
         for work in commit.leased:
             self._enter_busy(1)
             with self._running_lock:
                 self._running[work.work_id] = work
-            self._act_queue.put(work)
-        return len(commit.leased)
+            if keep_first and kept is None:
+                kept = work
+            else:
+                self._act_queue.put(work)
+        return kept if keep_first else len(commit.leased)
 
     def _reserve_runners(self, wanted: int) -> int:
         """Take up to ``wanted`` free runner slots without waiting; how many were taken."""
@@ -499,18 +511,23 @@ class Worker:
 
     def _activity_runner(self) -> None:
         while True:
-            item = self._act_queue.get()
-            if item is None:
+            queued = self._act_queue.get()
+            if queued is None:
                 return
-            try:
-                self._run_activity(item)
-            except Exception:
-                log.exception(
-                    "activity %s of %s could not be completed", item.name, item.instance_id
-                )
-            finally:
-                self._enter_busy(-1)
-                self._free_slots.release()
+            item: ActivityWorkItem | None = queued
+            while item is not None:
+                following = None
+                try:
+                    following = self._run_activity(item)
+                except Exception:
+                    log.exception(
+                        "activity %s of %s could not be completed", item.name, item.instance_id
+                    )
+                finally:
+                    self._enter_busy(-1)
+                    self._free_slots.release()
+                # The next activity of a chain runs on this thread, without a hand-off.
+                item = following
 
     def run_one_activity(self) -> bool:
         """Lock, run and complete one activity on this thread; False if there was no work."""
@@ -521,13 +538,17 @@ class Worker:
                 return False
             with self._running_lock:
                 self._running[item.work_id] = item
-            self._run_activity(item)
+            following = self._run_activity(item)
+            if following is not None:
+                self._act_queue.put(following)  # for the runner threads, if any
             return True
         finally:
             self._enter_busy(-1)
 
-    def _run_activity(self, item: ActivityWorkItem) -> None:
+    def _run_activity(self, item: ActivityWorkItem) -> ActivityWorkItem | None:
+        """Run ``item`` and record its result; the next activity to run on this thread."""
         handed_over = False
+        following = None
         try:
             result = self._invoke(item)
             with self._running_lock:
@@ -541,11 +562,11 @@ class Worker:
                     self._results.append((item, result))
                 handed_over = True
                 self._orch_wake.set()
-                return
+                return None
             try:
                 # A lone activity (a chain): its result and the next step share one
                 # transaction.
-                stepped = self._complete_and_step(item, result)
+                stepped, following = self._complete_and_step(item, result)
             except LeaseLostError:
                 log.warning(
                     "activity %s of %s finished after its lease was lost; its result "
@@ -553,17 +574,22 @@ class Worker:
                     item.name,
                     item.instance_id,
                 )
-                return
+                return None
         finally:
             if not handed_over:
                 with self._running_lock:
                     self._running.pop(item.work_id, None)
         if not stepped:
             self._orch_wake.set()
+        return following
 
-    def _complete_and_step(self, item: ActivityWorkItem, result: h.HistoryEvent) -> bool:
-        """Record an activity's result and run its instance's next step in one transaction;
-        False if the instance was busy elsewhere (the result then waits in its inbox).
+    def _complete_and_step(
+        self, item: ActivityWorkItem, result: h.HistoryEvent
+    ) -> tuple[bool, ActivityWorkItem | None]:
+        """Record an activity's result and run its instance's next step in one transaction.
+
+        Returns whether the step ran (not if the instance was busy elsewhere: the result
+        then waits in its inbox) and an activity the step leased for this thread to run.
 
         With the instance's generator live here, the step is decided before the transaction
         (so deciding overlaps the previous step's fsync) and the store applies it only if
@@ -586,7 +612,7 @@ class Worker:
             live is None
             or live.instance.execution_id != item.execution_id
             or live.replayer.is_finished
-            or (live.pending and item.work_id not in live.leased)
+            or live.pending
         ):
             return None
         began = time.monotonic_ns()
@@ -614,59 +640,49 @@ class Worker:
         step: PlannedStep,
         reserved: int,
         began: int,
-    ) -> bool:
+    ) -> tuple[bool, ActivityWorkItem | None]:
         iid = item.instance_id
-        dispatched = 0
-
-        def before_commit(commit: OrchestrationCommit) -> None:
-            # Start the next activities while the commit is made durable. This activity's
-            # row is gone in the same transaction, so it no longer counts as running.
-            nonlocal dispatched
-            with self._running_lock:
-                self._running.pop(item.work_id, None)
-            # Not under the step lock: its holder may be waiting for our write lock.
-            live.leased.update(w.work_id for w in commit.leased)
-            dispatched = self._run_leased(commit)
-
         ended = time.monotonic_ns()
         try:
-            applied = self.store.complete_activity_with_step(
-                item, result, step, now=now, before_commit=before_commit
-            )
+            applied = self.store.complete_activity_with_step(item, result, step, now=now)
         except BaseException:
-            self._release_runners(reserved - dispatched)
+            self._release_runners(reserved)
             with self._step_lock:
                 self._settle(live)
                 self._evict(iid, live.replayer)
             raise
-        self._release_runners(reserved - dispatched)
         with self._step_lock:
             self._settle(live)
             if not applied:
                 # Decided on a state that changed: the result waits in the inbox, and the
                 # generator, advanced past it, is dropped.
+                self._release_runners(reserved)
                 self._evict(iid, live.replayer)
-                return False
+                return False, None
             if step.commit.status in (RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED):
                 if self._cache.get(iid, live) is live:
                     self._keep(iid, live)
             else:
                 self._evict(iid, live.replayer)
             self._announce(iid, step.commit)
+        # This activity's row went in the same transaction; its successors start now (the
+        # first on this thread), only once the step that scheduled them is durable.
+        with self._running_lock:
+            self._running.pop(item.work_id, None)
+        self._release_runners(reserved - len(step.commit.leased))
+        following = self._run_leased(step.commit, keep_first=True)
         if self._on_step is not None:
             self._on_step(StepTrace(iid, self.owner, began, ended, True))
-        return True
+        return True, following
 
     @staticmethod
     def _settle(live: _Live) -> None:
         """One pending step of ``live`` has ended (the caller holds the step lock)."""
         live.pending -= 1
-        if not live.pending:
-            live.leased.clear()
 
     def _decide_and_step(
         self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
-    ) -> bool:
+    ) -> tuple[bool, ActivityWorkItem | None]:
         state: dict[str, Any] = {"reserved": 0}
 
         def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:
@@ -692,15 +708,18 @@ class Worker:
                 raise
             if out is None:
                 self._release_runners(state["reserved"])
-                return False
+                return False, None
             work, commit = out
-            self._release_runners(state["reserved"] - self._run_leased(commit))
+            self._release_runners(state["reserved"] - len(commit.leased))
+            with self._running_lock:
+                self._running.pop(item.work_id, None)
+            following = self._run_leased(commit, keep_first=True)
             self._after_commit(work, commit, state["replayer"], True)
         if self._on_step is not None:
             self._on_step(
                 StepTrace(item.instance_id, self.owner, state["began"], state["ended"], True)
             )
-        return True
+        return True, following
 
     def _invoke(self, item: ActivityWorkItem) -> h.HistoryEvent:
         now = self.clock.now

@@ -335,18 +335,12 @@ class Store(Protocol):
         step: PlannedStep,
         *,
         now: datetime,
-        before_commit: Callable[[OrchestrationCommit], None] | None = None,
     ) -> bool:
         """Record ``result`` and apply ``step`` (decided ahead of time, with ``result``
         as its input) in one durable transaction, if the instance is still as the step
         assumed: no live lease, the same execution, history and epoch, and no other message
         visible now. Otherwise record only the result, as :meth:`complete_activity` does,
         and return False.
-
-        ``before_commit`` is called with the commit once it is written and before the
-        transaction commits, so the caller may start the activities leased to it while the
-        commit is made durable (activities run at least once: if the commit then fails,
-        their results are refused as for a lost lease).
 
         Raises:
             LeaseLostError: another worker owns the activity now; nothing was written.

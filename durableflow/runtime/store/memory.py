@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -452,7 +452,6 @@ class MemoryStore:
         step: PlannedStep,
         *,
         now: datetime,
-        before_commit: Callable[[OrchestrationCommit], None] | None = None,
     ) -> bool:
         """Record the result and apply ``step`` atomically if the instance is as the step
         assumed; otherwise record only the result (see the protocol)."""
@@ -472,8 +471,6 @@ class MemoryStore:
             # Held only inside this lock, so its length does not matter.
             work = _lease(inst, item.lease_owner, now, timedelta(minutes=1))
             self.commit_orchestration(work, step.commit, now=now)
-            if before_commit is not None:
-                before_commit(step.commit)
             return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:

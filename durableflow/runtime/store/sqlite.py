@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -631,7 +631,6 @@ class SqliteStore:
         step: PlannedStep,
         *,
         now: datetime,
-        before_commit: Callable[[OrchestrationCommit], None] | None = None,
     ) -> bool:
         """Record ``result`` and apply ``step``, decided ahead of time, in one durable
         transaction if the instance is as the step assumed (see the protocol)."""
@@ -660,8 +659,6 @@ class SqliteStore:
                 now_us,
                 execution_id=inst.execution_id,
             )
-            if before_commit is not None:
-                before_commit(step.commit)
         self._remember(iid, step.epoch, step.history_len, step.commit)
         return True
 
