@@ -31,10 +31,11 @@ from tests.runtime.store_contract import (
     step,
     types,
 )
+from tests.runtime.store_step_contract import StepContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
-class TestSqliteStoreContract(StoreContract, WorkContract):
+class TestSqliteStoreContract(StoreContract, WorkContract, StepContract):
     """The contract on a fresh database file."""
 
     @pytest.fixture

@@ -19,6 +19,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
+    PlannedStep,
     Store,
 )
 from durableflow.runtime.store.memory import MemoryStore
@@ -35,6 +36,7 @@ __all__ = [
     "OrchestrationCommit",
     "OrchestrationWorkItem",
     "OutgoingMessage",
+    "PlannedStep",
     "SqliteStore",
     "Store",
     "open_store",
