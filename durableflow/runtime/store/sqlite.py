@@ -415,12 +415,14 @@ class SqliteStore:
         *,
         lease: tuple[str, datetime] | None = None,
         execution_id: str = "",
+        unleased_status: str | None = None,
     ) -> bool:
         """Write one step on a history of ``base`` events; False (nothing written) if
         ``lease`` (owner, expiry) no longer holds or the history grew.
 
         Without ``lease`` the caller has checked the instance in this same transaction (its
-        ``execution_id`` is given), so nothing can have changed and nothing is read again.
+        ``execution_id`` is given), so nothing can have changed and nothing is read again;
+        ``unleased_status`` is then its status if it holds no lease at all.
         """
         if lease is not None:
             row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
@@ -475,19 +477,11 @@ class SqliteStore:
         if consumed:
             c.executemany(sql.DELETE_MESSAGE, consumed)
         completed = now_us if commit.status.is_terminal else None
-        c.execute(
-            sql.FINISH_STEP,
-            (
-                commit.status.value,
-                p.output,
-                p.failure,
-                p.custom_status,
-                now_us,
-                completed,
-                base + len(p.events),
-                iid,
-            ),
-        )
+        values = (p.output, p.failure, p.custom_status, now_us, completed, base + len(p.events))
+        if unleased_status == commit.status.value:
+            c.execute(sql.FINISH_STEP_UNLEASED, (*values, iid))
+        else:
+            c.execute(sql.FINISH_STEP, (commit.status.value, *values, iid))
         if commit.continue_as_new is not None:
             new_xid = commit.continue_as_new
             c.execute(sql.DELETE_HISTORY, (iid,))
@@ -658,6 +652,7 @@ class SqliteStore:
                 stamp,
                 now_us,
                 execution_id=inst.execution_id,
+                unleased_status=row[5] if row[0] is None else None,
             )
         self._remember(iid, step.epoch, step.history_len, step.commit)
         return True
@@ -713,7 +708,7 @@ class SqliteStore:
 def _as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
     """Whether the instance row is as ``step`` was decided on: free, the same execution and
     history, and nothing else in its inbox to apply first."""
-    lease_expires, history_len, execution_id, epoch, next_visible = row
+    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
     return (
         (lease_expires is None or lease_expires <= now_us)
         and history_len == step.history_len
