@@ -404,9 +404,7 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            act = d.activities.get(item.work_id)
-            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
-                raise semantics.activity_lease_lost(item)
+            _check_activity_lease(d, item)
             del d.activities[item.work_id]
             inst = d.instances.get(item.instance_id)
             if inst is not None:
@@ -458,9 +456,7 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            act = d.activities.get(item.work_id)
-            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
-                raise semantics.activity_lease_lost(item)
+            _check_activity_lease(d, item)
             inst = d.instances.get(item.instance_id)
             if inst is None or not _as_planned(inst, step, now):
                 self.complete_activity(item, result, now=now)
@@ -562,3 +558,10 @@ def _as_planned(inst: _Instance, step: PlannedStep, now: datetime) -> bool:
         and inst.execution_id == step.instance.execution_id
         and not any(m.visible_at <= now for m in inst.inbox.values())
     )
+
+
+def _check_activity_lease(d: _Data, item: ActivityWorkItem) -> None:
+    """Raise ``LeaseLostError`` unless ``item`` still holds its activity's lease."""
+    act = d.activities.get(item.work_id)
+    if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+        raise semantics.activity_lease_lost(item)
