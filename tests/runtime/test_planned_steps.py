@@ -30,6 +30,14 @@ def pair(ctx: df.OrchestrationContext, _: Any) -> Any:
     return sum(results)
 
 
+@app.orchestrator
+def chain(ctx: df.OrchestrationContext, n: int) -> Any:
+    total = 0
+    for i in range(n):
+        total += yield ctx.call_activity(ident, i)
+    return total
+
+
 class StepsInBetween:
     """A store that lets ``meanwhile`` run right after a planned step's transaction, while
     the worker that planned it has not yet dealt with the outcome."""
@@ -83,11 +91,11 @@ def test_planned_steps_carry_a_chain_to_the_same_history_as_full_replays(
         store = SqliteStore(str(path))
         client = df.Client(store, app=app)
         with Worker(app, store, cache_size=cache_size):
-            iid = client.start_new(pair)
+            iid = client.start_new(chain, input=20)
             state = client.wait_for_completion(iid, timeout=30)
         history = [(e.TYPE, getattr(e, "task_id", None)) for e in store.get_history(iid)]
         store.close()
-        assert state.output == 3
+        assert state.output == sum(range(20))
         return history
 
     assert run(tmp_path / "live.db", 1024) == run(tmp_path / "replayed.db", 0)
