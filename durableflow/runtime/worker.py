@@ -5,15 +5,17 @@ Threads:
   * ``activity_concurrency`` activity threads each run one activity at a time;
   * a lease keeper renews the leases of long-running activities.
 
-Live orchestrator generators are cached between steps (``Replayer`` objects keyed by
-instance), so an instance's total cost grows with its history, not with its square. The
-cache is only a shortcut: after a restart, an eviction or a lost lease, the step replays
-the whole history instead.
+Live orchestrator generators are kept between steps (:mod:`~durableflow.runtime.sessions`),
+so an instance's total cost grows with its history, not with its square. They are only a
+shortcut: after a restart, an eviction or a lost lease, the step replays the whole history
+instead.
+
+This module holds the threads, the state and the orchestration steps; what happens to an
+activity, from its lease to its result, is in :mod:`~durableflow.runtime.activity_work`.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import queue
@@ -22,64 +24,34 @@ import socket
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, Literal, overload
 
 from durableflow.core import history as h
-from durableflow.core import payload
 from durableflow.core.app import App
 from durableflow.core.errors import UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.executor import Replayer, StepResult, failure_of
+from durableflow.runtime.sessions import Session, Sessions
+from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import build_commit, split_messages
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
-    InstanceRecord,
-    LeaseLostError,
     OrchestrationCommit,
     OrchestrationWorkItem,
-    PlannedStep,
     Store,
 )
 
 log = logging.getLogger("durableflow.worker")
 
-
-@dataclass(frozen=True, slots=True)
-class StepTrace:
-    """One orchestration step as a worker ran it (monotonic nanoseconds, system-wide).
-
-    ``started_ns`` is taken once the lease is held, ``ended_ns`` just before the commit is
-    sent: while the lease works, two traces of one instance can never overlap, whatever
-    the scheduler does after the commit. ``committed`` is False when the lease was lost.
-    """
-
-    instance_id: str
-    owner: str
-    started_ns: int
-    ended_ns: int
-    committed: bool
+__all__ = ["StepTrace", "Worker"]
 
 
-@dataclass(slots=True)
-class _Live:
-    """A live orchestrator generator kept between steps, and what a step needs besides it."""
-
-    replayer: Replayer
-    instance: InstanceRecord
-    epoch: str
-    started: h.ExecutionStarted | None
-    pending: int = 0
-    """Steps decided on this generator whose transactions have not ended yet: until they
-    do, its state may be ahead of the store's, and nothing else may use it."""
-
-
-class Worker:
+class Worker(ActivityWork):
     """Runs orchestrations and activities of ``app`` from ``store``.
 
     Args:
@@ -120,8 +92,7 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._cache: OrderedDict[str, _Live] = OrderedDict()
-        self._cache_size = cache_size
+        self._sessions = Sessions(cache_size)
         self.batch_size = batch_size
         self._stop = threading.Event()
         self._orch_wake = threading.Event()
@@ -185,29 +156,6 @@ class Worker:
             t.join(max(deadline - time.monotonic(), 0))
         self._threads = []
         self._record_results()
-
-    def _take_results(self) -> list[tuple[ActivityWorkItem, h.HistoryEvent]]:
-        with self._results_lock:
-            taken, self._results = self._results, []
-        return taken
-
-    def _results_recorded(self, results: list[tuple[ActivityWorkItem, h.HistoryEvent]]) -> None:
-        with self._running_lock:
-            for item, _ in results:
-                self._running.pop(item.work_id, None)
-        self._enter_busy(-len(results))
-
-    def _record_results(self) -> None:
-        """Record results still waiting for the orchestration thread (at shutdown)."""
-        for item, result in self._take_results():
-            try:
-                self.store.complete_activity(item, result, now=self.clock.now())
-            except LeaseLostError:
-                pass
-            except Exception:
-                log.exception("could not record the result of activity %s", item.work_id)
-            finally:
-                self._results_recorded([(item, result)])
 
     def is_idle(self) -> bool:
         """True when no step or activity is being locked, run or committed right now."""
@@ -307,7 +255,7 @@ class Worker:
                 commit, replayer = self._decide(item, now)
             except Exception:
                 log.exception("step of %s failed; releasing it", item.instance.instance_id)
-                self._evict(item.instance.instance_id)
+                self._sessions.evict(item.instance.instance_id)
                 self.store.abandon_orchestration(item)
                 continue
             decided.append((item, commit, replayer, began))
@@ -326,7 +274,7 @@ class Worker:
         except BaseException:
             self._release_runners(reserved)
             for item, _, _, _ in decided:
-                self._evict(item.instance.instance_id)
+                self._sessions.evict(item.instance.instance_id)
                 self.store.abandon_orchestration(item)
             raise
         for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
@@ -414,7 +362,7 @@ class Worker:
     ) -> None:
         iid = item.instance.instance_id
         if not applied:
-            self._evict(iid)
+            self._sessions.evict(iid)
             log.warning("lost the lease on %s; another worker owns it", iid)
             return
         if replayer is not None:
@@ -423,16 +371,10 @@ class Worker:
             ) or next(
                 (m.event for m in item.messages if isinstance(m.event, h.ExecutionStarted)), None
             )
-            self._keep(iid, _Live(replayer, item.instance, item.epoch, started))
+            self._sessions.keep(iid, Session(replayer, item.instance, item.epoch, started))
         elif commit.new_events:
-            self._evict(iid)
+            self._sessions.evict(iid)
         self._announce(iid, commit)
-
-    def _keep(self, iid: str, live: _Live) -> None:
-        self._cache[iid] = live
-        self._cache.move_to_end(iid)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
         """Tell whoever waits what a committed step of ``iid`` did."""
@@ -444,15 +386,11 @@ class Worker:
             self._orch_wake.set()
 
     def _replayer_for(self, item: OrchestrationWorkItem) -> Replayer | None:
+        """The live generator for ``item``, or a new one (None: unknown orchestrator)."""
+        replayer = self._sessions.replayer_for(item)
+        if replayer is not None:
+            return replayer
         inst = item.instance
-        cached = self._cache.get(inst.instance_id)
-        if cached is not None and not cached.pending:
-            replayer = cached.replayer
-            if cached.instance.execution_id == inst.execution_id and replayer.events_seen == len(
-                item.history
-            ):
-                return replayer
-            self._evict(inst.instance_id)
         fn = self._orchestrator_fn(inst.name)
         if fn is None:
             return None
@@ -479,280 +417,3 @@ class Worker:
         failure = failure_of(err)
         events = [*new_events, h.ExecutionFailed(timestamp=self.clock.now(), failure=failure)]
         return StepResult(RuntimeStatus.FAILED, new_events=events, failure=failure)
-
-    def _evict(self, instance_id: str, replayer: Replayer | None = None) -> None:
-        """Forget the live generator of ``instance_id`` (only if it is ``replayer``, if given)."""
-        cached = self._cache.get(instance_id)
-        if cached is not None and (replayer is None or cached.replayer is replayer):
-            del self._cache[instance_id]
-
-    # -- activities ---------------------------------------------------------------------
-    # One dispatcher leases activities only while a runner thread is free, so idle runners
-    # do not all poll the store at once; runners take leased items from a local queue.
-    def _activity_dispatch_loop(self) -> None:
-        while not self._stop.is_set():
-            if not self._free_slots.acquire(timeout=self.poll_interval):
-                continue
-            self._enter_busy(1)
-            self._act_wake.clear()
-            try:
-                item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
-            except Exception:
-                log.exception("activity dispatch failed; retrying after the poll interval")
-                item = None
-            if item is None:
-                self._enter_busy(-1)
-                self._free_slots.release()
-                self._act_wake.wait(self.poll_interval)
-                continue
-            with self._running_lock:
-                self._running[item.work_id] = item
-            self._act_queue.put(item)
-
-    def _activity_runner(self) -> None:
-        while True:
-            queued = self._act_queue.get()
-            if queued is None:
-                return
-            item: ActivityWorkItem | None = queued
-            while item is not None:
-                following = None
-                try:
-                    following = self._run_activity(item)
-                except Exception:
-                    log.exception(
-                        "activity %s of %s could not be completed", item.name, item.instance_id
-                    )
-                finally:
-                    self._enter_busy(-1)
-                    self._free_slots.release()
-                # The next activity of a chain runs on this thread, without a hand-off.
-                item = following
-
-    def run_one_activity(self) -> bool:
-        """Lock, run and complete one activity on this thread; False if there was no work."""
-        self._enter_busy(1)
-        try:
-            item = self.store.lock_activity(self.owner, now=self.clock.now(), lease=self.lease)
-            if item is None:
-                return False
-            with self._running_lock:
-                self._running[item.work_id] = item
-            following = self._run_activity(item)
-            if following is not None:
-                self._act_queue.put(following)  # for the runner threads, if any
-            return True
-        finally:
-            self._enter_busy(-1)
-
-    def _run_activity(self, item: ActivityWorkItem) -> ActivityWorkItem | None:
-        """Run ``item`` and record its result; the next activity to run on this thread."""
-        handed_over = False
-        following = None
-        try:
-            result = self._invoke(item)
-            with self._running_lock:
-                alone = len(self._running) == 1 and self._act_queue.empty()
-            if not alone and not self._stop.is_set():
-                # Others are in flight: the orchestration thread records this result with
-                # the rest in its next lock transaction and steps their instances in one
-                # batch. (It keeps the lease renewed meanwhile: the item stays running.)
-                self._enter_busy(1)
-                with self._results_lock:
-                    self._results.append((item, result))
-                handed_over = True
-                self._orch_wake.set()
-                return None
-            try:
-                # A lone activity (a chain): its result and the next step share one
-                # transaction.
-                stepped, following = self._complete_and_step(item, result)
-            except LeaseLostError:
-                log.warning(
-                    "activity %s of %s finished after its lease was lost; its result "
-                    "is dropped and the new owner's run counts",
-                    item.name,
-                    item.instance_id,
-                )
-                return None
-        finally:
-            if not handed_over:
-                with self._running_lock:
-                    self._running.pop(item.work_id, None)
-        if not stepped:
-            self._orch_wake.set()
-        return following
-
-    def _complete_and_step(
-        self, item: ActivityWorkItem, result: h.HistoryEvent
-    ) -> tuple[bool, ActivityWorkItem | None]:
-        """Record an activity's result and run its instance's next step in one transaction.
-
-        Returns whether the step ran (not if the instance was busy elsewhere: the result
-        then waits in its inbox) and an activity the step leased for this thread to run.
-
-        With the instance's generator live here, the step is decided before the transaction
-        (so deciding overlaps the previous step's fsync) and the store applies it only if
-        the instance is still as it was; otherwise it is decided inside the transaction.
-        """
-        now = self.clock.now()
-        with self._step_lock:
-            planned = self._plan(item, result, now)
-        if planned is None:
-            return self._decide_and_step(item, result, now)
-        return self._commit_planned(item, result, now, *planned)
-
-    def _plan(
-        self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
-    ) -> tuple[_Live, PlannedStep, int, int] | None:
-        """Decide the step that ``result`` wakes on the cached generator (the caller holds
-        the step lock): the generator, the step, runners reserved, when deciding began."""
-        live = self._cache.get(item.instance_id)
-        if (
-            live is None
-            or live.instance.execution_id != item.execution_id
-            or live.replayer.is_finished
-            or live.pending
-        ):
-            return None
-        began = time.monotonic_ns()
-        base = live.replayer.events_seen
-        try:
-            step = live.replayer.advance_new([h.OrchestratorStarted(timestamp=now), result])
-        except Exception:
-            log.exception("step of %s failed; replaying it in full", item.instance_id)
-            self._evict(item.instance_id)
-            return None
-        live.pending += 1
-        commit = build_commit(live.instance, step, [], now, live.started)
-        reserved = self._reserve_runners(len(commit.activities))
-        if reserved:
-            commit.lease_activities_to = (self.owner, now + self.lease)
-            commit.lease_limit = reserved
-        return live, PlannedStep(live.instance, base, live.epoch, commit), reserved, began
-
-    def _commit_planned(
-        self,
-        item: ActivityWorkItem,
-        result: h.HistoryEvent,
-        now: datetime,
-        live: _Live,
-        step: PlannedStep,
-        reserved: int,
-        began: int,
-    ) -> tuple[bool, ActivityWorkItem | None]:
-        iid = item.instance_id
-        ended = time.monotonic_ns()
-        try:
-            applied = self.store.complete_activity_with_step(item, result, step, now=now)
-        except BaseException:
-            self._release_runners(reserved)
-            with self._step_lock:
-                self._settle(live)
-                self._evict(iid, live.replayer)
-            raise
-        with self._step_lock:
-            self._settle(live)
-            if not applied:
-                # Decided on a state that changed: the result waits in the inbox, and the
-                # generator, advanced past it, is dropped.
-                self._release_runners(reserved)
-                self._evict(iid, live.replayer)
-                return False, None
-            if step.commit.status in (RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED):
-                if self._cache.get(iid, live) is live:
-                    self._keep(iid, live)
-            else:
-                self._evict(iid, live.replayer)
-            self._announce(iid, step.commit)
-        # This activity's row went in the same transaction; its successors start now (the
-        # first on this thread), only once the step that scheduled them is durable.
-        with self._running_lock:
-            self._running.pop(item.work_id, None)
-        self._release_runners(reserved - len(step.commit.leased))
-        following = self._run_leased(step.commit, keep_first=True)
-        if self._on_step is not None:
-            self._on_step(StepTrace(iid, self.owner, began, ended, True))
-        return True, following
-
-    @staticmethod
-    def _settle(live: _Live) -> None:
-        """One pending step of ``live`` has ended (the caller holds the step lock)."""
-        live.pending -= 1
-
-    def _decide_and_step(
-        self, item: ActivityWorkItem, result: h.HistoryEvent, now: datetime
-    ) -> tuple[bool, ActivityWorkItem | None]:
-        state: dict[str, Any] = {"reserved": 0}
-
-        def decide(work: OrchestrationWorkItem) -> OrchestrationCommit:
-            began = time.monotonic_ns()
-            commit, replayer = self._decide(work, now)
-            reserved = self._reserve_runners(len(commit.activities))
-            if reserved:
-                commit.lease_activities_to = (self.owner, now + self.lease)
-                commit.lease_limit = reserved
-            state.update(
-                replayer=replayer, reserved=reserved, began=began, ended=time.monotonic_ns()
-            )
-            return commit
-
-        with self._step_lock:
-            try:
-                out = self.store.complete_activity_and_step(
-                    item, result, now=now, lease=self.lease, decide=decide
-                )
-            except BaseException:
-                self._release_runners(state["reserved"])
-                self._evict(item.instance_id)
-                raise
-            if out is None:
-                self._release_runners(state["reserved"])
-                return False, None
-            work, commit = out
-            self._release_runners(state["reserved"] - len(commit.leased))
-            with self._running_lock:
-                self._running.pop(item.work_id, None)
-            following = self._run_leased(commit, keep_first=True)
-            self._after_commit(work, commit, state["replayer"], True)
-        if self._on_step is not None:
-            self._on_step(
-                StepTrace(item.instance_id, self.owner, state["began"], state["ended"], True)
-            )
-        return True, following
-
-    def _invoke(self, item: ActivityWorkItem) -> h.HistoryEvent:
-        now = self.clock.now
-        try:
-            fn = self.app.get_activity(item.name)
-            value = fn(item.input) if self._takes_input(item.name, fn) else fn()
-            value = payload.normalize(value, f"result of activity {item.name!r}")
-        except Exception as exc:
-            return h.TaskFailed(timestamp=now(), task_id=item.task_id, failure=failure_of(exc))
-        return h.TaskCompleted(timestamp=now(), task_id=item.task_id, result=value)
-
-    def _takes_input(self, name: str, fn: Callable[..., Any]) -> bool:
-        takes = self._signatures.get(name)
-        if takes is None:
-            try:
-                params = inspect.signature(fn).parameters.values()
-                takes = any(
-                    p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-                    for p in params
-                )
-            except (TypeError, ValueError):
-                takes = True
-            self._signatures[name] = takes
-        return takes
-
-    def _lease_loop(self) -> None:
-        period = max(self.lease.total_seconds() / 3, 0.05)
-        while not self._stop.wait(period):
-            with self._running_lock:
-                items = list(self._running.values())
-            until = self.clock.now() + self.lease
-            for item in items:
-                try:
-                    self.store.renew_activity_lease(item, until=until)
-                except Exception:
-                    log.exception("could not renew the lease of activity %s", item.work_id)
