@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
 from durableflow.runtime.store import sqlite_connect as db
 from durableflow.runtime.store import sqlite_sql as sql
+from durableflow.runtime.store import sqlite_writes as writes
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
     InstanceQuery,
@@ -38,7 +38,6 @@ from durableflow.runtime.store.base import (
 from durableflow.runtime.store.history_cache import HistoryCache
 
 _MICRO = timedelta(microseconds=1)
-_OWNED = (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES)
 
 
 class SqliteStore:
@@ -182,38 +181,7 @@ class SqliteStore:
             row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
             if row is not None and not RuntimeStatus(row[0]).is_terminal:
                 raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
-            self._create(c, new, input_json, started, created_us, now_us, row is not None)
-
-    def _create(
-        self,
-        c: sqlite3.Connection,
-        new: NewInstance,
-        input_json: str,
-        started: str,
-        created_us: int,
-        now_us: int,
-        replacing: bool,
-    ) -> None:
-        iid = new.instance_id
-        if replacing:
-            for statement in _OWNED:
-                c.execute(statement, (iid,))
-        c.execute(
-            sql.INSERT_INSTANCE,
-            (
-                iid,
-                new.name,
-                new.execution_id,
-                created_us,
-                now_us,
-                input_json,
-                new.parent_instance_id,
-                new.parent_task_id,
-                uuid.uuid4().hex,
-                now_us,
-            ),
-        )
-        c.execute(sql.INSERT_MESSAGE, (iid, new.execution_id, now_us, started))
+            writes.create_row(c, new, input_json, started, created_us, now_us, row is not None)
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""
@@ -253,7 +221,7 @@ class SqliteStore:
             status = RuntimeStatus(row[0])
             if not status.is_terminal:
                 raise semantics.not_terminal(instance_id, status)
-            for statement in (*_OWNED, sql.DELETE_INSTANCE):
+            for statement in (*writes.OWNED, sql.DELETE_INSTANCE):
                 c.execute(statement, (instance_id,))
         self._histories.drop(instance_id)
         return True
@@ -289,7 +257,7 @@ class SqliteStore:
             for activity, result in results:
                 held = (activity.work_id, activity.lease_owner, activity.attempt)
                 if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount:
-                    self._queue_result(c, activity, result, now_us)
+                    writes.queue_result(c, activity, result, now_us)
             for _ in range(limit):
                 row = c.execute(
                     sql.LOCK_ORCHESTRATION, {"owner": owner, "expires": expires_us, "now": now_us}
@@ -386,7 +354,7 @@ class SqliteStore:
         now = codec.from_micros(now_us)
         with self._write() as c:
             applied = [
-                self._apply(
+                writes.apply_step(
                     c,
                     item.instance.instance_id,
                     len(item.history),
@@ -402,126 +370,6 @@ class SqliteStore:
             if ok:
                 self._remember(item.instance.instance_id, item.epoch, len(item.history), commit)
         return applied
-
-    def _apply(
-        self,
-        c: sqlite3.Connection,
-        iid: str,
-        base: int,
-        commit: OrchestrationCommit,
-        p: semantics.PreparedCommit,
-        now: datetime,
-        now_us: int,
-        *,
-        lease: tuple[str, datetime] | None = None,
-        execution_id: str = "",
-        unleased_status: str | None = None,
-    ) -> bool:
-        """Write one step on a history of ``base`` events; False (nothing written) if
-        ``lease`` (owner, expiry) no longer holds or the history grew.
-
-        Without ``lease`` the caller has checked the instance in this same transaction (its
-        ``execution_id`` is given), so nothing can have changed and nothing is read again;
-        ``unleased_status`` is then its status if it holds no lease at all.
-        """
-        if lease is not None:
-            row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
-            if row is None or tuple(row[:3]) != (lease[0], codec.to_micros(lease[1]), base):
-                return False
-            execution_id = row[3]
-        c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
-        lease_to = commit.lease_activities_to
-        k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
-        if lease_to is not None and k:
-            owner, expires = lease_to
-            expires_us = codec.to_micros(expires)
-            for tid, name, inp in p.activities[:k]:
-                (work_id,) = c.execute(
-                    sql.INSERT_LEASED_ACTIVITY,
-                    (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
-                ).fetchone()
-                commit.leased.append(
-                    ActivityWorkItem(
-                        work_id=work_id,
-                        instance_id=iid,
-                        execution_id=execution_id,
-                        task_id=tid,
-                        name=name,
-                        input=codec.decode_value(inp),
-                        attempt=1,
-                        lease_owner=owner,
-                        lease_expires=codec.from_micros(expires_us),
-                    )
-                )
-        if len(p.activities) > k:
-            c.executemany(
-                sql.INSERT_ACTIVITY,
-                [
-                    (iid, execution_id, tid, name, inp, now_us)
-                    for tid, name, inp in p.activities[k:]
-                ],
-            )
-        for new, input_json, started in p.new_instances:
-            self._start_child(c, iid, execution_id, new, input_json, started, now, now_us)
-        if p.messages:
-            c.executemany(
-                sql.INSERT_MESSAGE_IF_EXISTS,
-                [(xid, vis, ev, target) for target, ev, vis, xid in p.messages],
-            )
-            c.executemany(
-                sql.LOWER_NEXT_VISIBLE,
-                [{"visible": vis, "iid": target} for target, _, vis, _ in p.messages],
-            )
-        # Negative ids name messages that were handed over without being stored.
-        consumed = [(mid, iid) for mid in commit.consumed if mid >= 0]
-        if consumed:
-            c.executemany(sql.DELETE_MESSAGE, consumed)
-        completed = now_us if commit.status.is_terminal else None
-        values = (p.output, p.failure, p.custom_status, now_us, completed, base + len(p.events))
-        if unleased_status == commit.status.value:
-            c.execute(sql.FINISH_STEP_UNLEASED, (*values, iid))
-        else:
-            c.execute(sql.FINISH_STEP, (commit.status.value, *values, iid))
-        if commit.continue_as_new is not None:
-            new_xid = commit.continue_as_new
-            c.execute(sql.DELETE_HISTORY, (iid,))
-            c.execute(
-                sql.CONTINUE_AS_NEW,
-                (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
-            )
-            c.executemany(
-                sql.INSERT_MESSAGE, [(iid, new_xid, now_us, ev) for ev in p.continue_events]
-            )
-        if consumed or commit.new_instances or commit.continue_as_new is not None:
-            # Otherwise the inbox lost nothing and gained only through LOWER_NEXT_VISIBLE.
-            c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
-        return True
-
-    def _start_child(
-        self,
-        c: sqlite3.Connection,
-        parent_id: str,
-        parent_xid: str,
-        new: NewInstance,
-        input_json: str,
-        started: str,
-        now: datetime,
-        now_us: int,
-    ) -> None:
-        row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
-        if new.instance_id == parent_id or (
-            row is not None and not RuntimeStatus(row[0]).is_terminal
-        ):
-            # A parent cannot replace itself, even when its row still says it ended.
-            status = (
-                RuntimeStatus.RUNNING if new.instance_id == parent_id else RuntimeStatus(row[0])
-            )
-            reply = semantics.sub_orchestration_conflict(new, status, now)
-            event = codec.encode_event(reply, parent_id)
-            c.execute(sql.INSERT_MESSAGE, (parent_id, parent_xid, now_us, event))
-            return
-        created_us = codec.to_micros(new.created_at)
-        self._create(c, new, input_json, started, created_us, now_us, row is not None)
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release the lease without writing anything (the messages stay queued)."""
@@ -567,7 +415,7 @@ class SqliteStore:
         with self._write(durable=False) as c:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, lease).rowcount == 0:
                 raise semantics.activity_lease_lost(item)
-            self._queue_result(c, item, result, now_us)
+            writes.queue_result(c, item, result, now_us)
 
     def complete_activity_and_step(
         self,
@@ -597,7 +445,7 @@ class SqliteStore:
             # step commits, and FINISH_STEP leaves the lease free, as it found it.
             row = c.execute(sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
             if row is None:
-                self._queue_result(c, item, result, now_us)
+                writes.queue_result(c, item, result, now_us)
                 return None
             next_visible = row[len(sql.ROW_COLUMNS_LIST)]
             parts = self._locked_parts(
@@ -608,13 +456,13 @@ class SqliteStore:
             work = self._work_item(item.lease_owner, expires_us, *parts, extra=handed)
             commit = decide(work)
             if commit is None:
-                self._queue_result(c, item, result, now_us)
+                writes.queue_result(c, item, result, now_us)
                 return None
             p = semantics.prepare_commit(iid, work.instance.name, commit, now)
             base = len(work.history)
             stamp = codec.from_micros(now_us)
             xid = work.instance.execution_id
-            self._apply(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
+            writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
         self._remember(iid, work.epoch, base, commit)
         return work, commit
 
@@ -639,11 +487,11 @@ class SqliteStore:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount == 0:
                 raise semantics.activity_lease_lost(item)
             row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
-            if row is None or not _as_planned(row, step, now_us):
-                self._queue_result(c, item, result, now_us)
+            if row is None or not writes.as_planned(row, step, now_us):
+                writes.queue_result(c, item, result, now_us)
                 return False
             stamp = codec.from_micros(now_us)
-            self._apply(
+            writes.apply_step(
                 c,
                 iid,
                 step.history_len,
@@ -656,15 +504,6 @@ class SqliteStore:
             )
         self._remember(iid, step.epoch, step.history_len, step.commit)
         return True
-
-    def _queue_result(
-        self, c: sqlite3.Connection, item: ActivityWorkItem, result: HistoryEvent, now_us: int
-    ) -> None:
-        event = codec.encode_event(result, item.instance_id)
-        c.execute(
-            sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id)
-        )
-        c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
@@ -703,16 +542,3 @@ class SqliteStore:
             conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             conn.close()
-
-
-def _as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
-    """Whether the instance row is as ``step`` was decided on: free, the same execution and
-    history, and nothing else in its inbox to apply first."""
-    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
-    return (
-        (lease_expires is None or lease_expires <= now_us)
-        and history_len == step.history_len
-        and execution_id == step.instance.execution_id
-        and epoch == step.epoch
-        and (next_visible is None or next_visible > now_us)
-    )
