@@ -57,7 +57,7 @@ class ActivityWork:
         _stop: threading.Event
         _orch_wake: threading.Event
         _act_wake: threading.Event
-        _running: dict[int, ActivityWorkItem]
+        _running: dict[tuple[int, int], ActivityWorkItem]
         _running_lock: threading.Lock
         _signatures: dict[str, bool]
         _on_step: Callable[[StepTrace], None] | None
@@ -108,7 +108,7 @@ class ActivityWork:
     def _results_recorded(self, results: list[tuple[ActivityWorkItem, h.HistoryEvent]]) -> None:
         with self._running_lock:
             for item, _ in results:
-                self._running.pop(item.work_id, None)
+                self._running.pop((item.work_id, item.task_id), None)
         self._enter_busy(-len(results))
 
     def _record_results(self) -> None:
@@ -142,7 +142,7 @@ class ActivityWork:
                 self._act_wake.wait(self.poll_interval)
                 continue
             with self._running_lock:
-                self._running[item.work_id] = item
+                self._running[item.work_id, item.task_id] = item
             self._act_queue.put(item)
 
     def _activity_runner(self) -> None:
@@ -173,7 +173,7 @@ class ActivityWork:
             if item is None:
                 return False
             with self._running_lock:
-                self._running[item.work_id] = item
+                self._running[item.work_id, item.task_id] = item
             following = self._run_activity(item)
             if following is not None:
                 self._act_queue.put(following)  # for the runner threads, if any
@@ -214,7 +214,7 @@ class ActivityWork:
         finally:
             if not handed_over:
                 with self._running_lock:
-                    self._running.pop(item.work_id, None)
+                    self._running.pop((item.work_id, item.task_id), None)
         if not stepped:
             self._orch_wake.set()
         return following
@@ -305,7 +305,7 @@ class ActivityWork:
         # This activity's row went in the same transaction; its successors start now (the
         # first on this thread), only once the step that scheduled them is durable.
         with self._running_lock:
-            self._running.pop(item.work_id, None)
+            self._running.pop((item.work_id, item.task_id), None)
         self._release_runners(reserved - len(step.commit.leased))
         following = self._run_leased(step.commit, keep_first=True)
         if self._on_step is not None:
@@ -344,7 +344,7 @@ class ActivityWork:
             work, commit = out
             self._release_runners(state["reserved"] - len(commit.leased))
             with self._running_lock:
-                self._running.pop(item.work_id, None)
+                self._running.pop((item.work_id, item.task_id), None)
             following = self._run_leased(commit, keep_first=True)
             self._after_commit(work, commit, state["replayer"], True)
         if self._on_step is not None:

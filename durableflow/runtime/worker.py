@@ -98,7 +98,8 @@ class Worker(ActivityWork):
         self._orch_wake = threading.Event()
         self._act_wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._running: dict[int, ActivityWorkItem] = {}
+        # Keyed by (work id, task id): a chain's activity row is reused for its next one.
+        self._running: dict[tuple[int, int], ActivityWorkItem] = {}
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
@@ -335,7 +336,7 @@ class Worker(ActivityWork):
         for work in commit.leased:
             self._enter_busy(1)
             with self._running_lock:
-                self._running[work.work_id] = work
+                self._running[work.work_id, work.task_id] = work
             if keep_first and kept is None:
                 kept = work
             else:

@@ -81,6 +81,39 @@ class StepContract:
         assert [(a.name, a.input, a.lease_owner) for a in commit.leased] == [("next", 2, "w")]
         assert store.lock_activity("w2", now=at(2), lease=LEASE) is None
 
+    def test_finished_activity_lease_does_not_hold_for_the_next_one(self, store: Store) -> None:
+        r = running(store)
+        commit = r.plan.commit
+        commit.status, commit.output = RuntimeStatus.RUNNING, None
+        commit.activities = [ScheduleActivity(2, "next", 2)]
+        commit.lease_activities_to, commit.lease_limit = ("w", at(60)), 1
+        assert store.complete_activity_with_step(r.activity, r.result, r.plan, now=at(1))
+        with pytest.raises(LeaseLostError):
+            store.complete_activity(r.activity, r.result, now=at(2))
+        assert not store.renew_activity_lease(r.activity, until=at(90))
+        (following,) = commit.leased
+        done = h.TaskCompleted(timestamp=at(2), task_id=2, result=2)
+        store.complete_activity(following, done, now=at(2))
+        assert done in [m.event for m in lock(store, now=at(2)).messages]
+
+    def test_planned_step_that_leases_the_next_activity_after_losing_the_lease_writes_nothing(
+        self, store: Store
+    ) -> None:
+        r = running(store)
+        commit = r.plan.commit
+        commit.status, commit.output = RuntimeStatus.RUNNING, None
+        commit.activities = [ScheduleActivity(2, "next", 2)]
+        commit.lease_activities_to, commit.lease_limit = ("w", at(120)), 1
+        retaken = store.lock_activity("w2", now=at(60), lease=LEASE)
+        assert retaken is not None
+        with pytest.raises(LeaseLostError):
+            store.complete_activity_with_step(r.activity, r.result, r.plan, now=at(61))
+        assert completed(store) == [] and commit.leased == []
+        assert store.lock_activity("w3", now=at(61), lease=LEASE) is None
+        store.complete_activity(retaken, r.result, now=at(62))
+        assert completed(store) == []
+        assert r.result in [m.event for m in lock(store, now=at(62)).messages]
+
     def test_planned_step_after_the_history_grew_records_only_the_result(
         self, store: Store
     ) -> None:

@@ -255,8 +255,7 @@ class SqliteStore:
         # Not fsynced on its own, like complete_activity: see docs/storage.md.
         with self._write(durable=False) as c:
             for activity, result in results:
-                held = (activity.work_id, activity.lease_owner, activity.attempt)
-                if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount:
+                if c.execute(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(activity)).rowcount:
                     writes.queue_result(c, activity, result, now_us)
             for _ in range(limit):
                 row = c.execute(
@@ -410,7 +409,7 @@ class SqliteStore:
         """Delete the activity and queue ``result`` for its instance, in one transaction."""
         codec.check_event(result, item.instance_id)
         now_us = codec.to_micros(now)
-        lease = (item.work_id, item.lease_owner, item.attempt)
+        lease = writes.lease_of(item)
         # Not fsynced on its own: see "Durability" in docs/storage.md.
         with self._write(durable=False) as c:
             if c.execute(sql.DELETE_LEASED_ACTIVITY, lease).rowcount == 0:
@@ -435,7 +434,7 @@ class SqliteStore:
         """
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
-        held = (item.work_id, item.lease_owner, item.attempt)
+        held = writes.lease_of(item)
         iid = item.instance_id
         codec.check_event(result, iid)
         with self._write() as c:
@@ -482,14 +481,14 @@ class SqliteStore:
         codec.check_event(result, iid)
         # Encoded before the transaction: it is the step's largest piece of CPU work.
         p = semantics.prepare_commit(iid, inst.name, step.commit, now)
-        held = (item.work_id, item.lease_owner, item.attempt)
         with self._write() as c:
-            if c.execute(sql.DELETE_LEASED_ACTIVITY, held).rowcount == 0:
-                raise semantics.activity_lease_lost(item)
             row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
             if row is None or not writes.as_planned(row, step, now_us):
+                writes.delete_finished(c, item)
                 writes.queue_result(c, item, result, now_us)
                 return False
+            # The finished activity's row is reused or deleted by the step; a lost lease
+            # raises there and rolls the whole transaction back.
             stamp = codec.from_micros(now_us)
             writes.apply_step(
                 c,
@@ -501,6 +500,7 @@ class SqliteStore:
                 now_us,
                 execution_id=inst.execution_id,
                 unleased_status=row[5] if row[0] is None else None,
+                finished=item,
             )
         self._remember(iid, step.epoch, step.history_len, step.commit)
         return True
@@ -508,15 +508,13 @@ class SqliteStore:
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
         with self._write(durable=False) as c:
-            c.execute(sql.RELEASE_ACTIVITY, (item.work_id, item.lease_owner, item.attempt))
+            c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item))
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
         """Extend a running activity's lease; False if the lease was lost."""
         until_us = codec.to_micros(until)
         with self._write(durable=False) as c:
-            cur = c.execute(
-                sql.RENEW_ACTIVITY, (until_us, item.work_id, item.lease_owner, item.attempt)
-            )
+            cur = c.execute(sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
             return cur.rowcount == 1
 
     def next_wake_time(self) -> datetime | None:

@@ -216,12 +216,21 @@ LOCK_ACTIVITY = f"""UPDATE activities
 SET lease_owner = :owner, lease_expires = :expires, attempt = attempt + 1
 WHERE work_id = ({_READY_ACTIVITY})
 RETURNING work_id, instance_id, execution_id, task_id, name, input, attempt"""
+# An activity lease is (work id, owner, attempt, task id): the task id because a chain's
+# row is reused for its next activity (REUSE_ACTIVITY), so a work id alone no longer names
+# one activity.
 DELETE_LEASED_ACTIVITY = """DELETE FROM activities
-WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
 RELEASE_ACTIVITY = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
-WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
 RENEW_ACTIVITY = """UPDATE activities SET lease_expires = ?
-WHERE work_id = ? AND lease_owner = ? AND attempt = ?"""
+WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
+# A finished activity's row becomes the next activity its step leases to the same worker:
+# one UPDATE instead of a DELETE and an INSERT, and two fewer pages to fsync (the
+# instance index and the AUTOINCREMENT counter are left alone).
+REUSE_ACTIVITY = """UPDATE activities SET task_id = ?, name = ?, input = ?, visible_at = ?,
+    lease_owner = ?, lease_expires = ?, attempt = 1
+WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
 DELETE_ACTIVITIES = "DELETE FROM activities WHERE instance_id = ?"
 
 # -- wake-up time --------------------------------------------------------------------------

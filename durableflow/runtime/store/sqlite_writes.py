@@ -93,6 +93,7 @@ def apply_step(
     lease: tuple[str, datetime] | None = None,
     execution_id: str = "",
     unleased_status: str | None = None,
+    finished: ActivityWorkItem | None = None,
 ) -> bool:
     """Write one step on a history of ``base`` events; False (nothing written) if
     ``lease`` (owner, expiry) no longer holds or the history grew.
@@ -100,6 +101,12 @@ def apply_step(
     Without ``lease`` the caller has checked the instance in this same transaction (its
     ``execution_id`` is given), so nothing can have changed and nothing is read again;
     ``unleased_status`` is then its status if it holds no lease at all.
+
+    ``finished`` is the activity whose result this step consumes, still leased: its row
+    becomes the first activity the step leases to the same worker, or is deleted.
+
+    Raises:
+        LeaseLostError: ``finished`` lost its lease (the caller rolls back).
     """
     if lease is not None:
         row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
@@ -108,15 +115,27 @@ def apply_step(
         execution_id = row[3]
     c.executemany(sql.APPEND_HISTORY, [(iid, base + i, ev) for i, ev in enumerate(p.events)])
     lease_to = commit.lease_activities_to
+    if finished is not None and (lease_to is None or not commit.lease_limit or not p.activities):
+        delete_finished(c, finished)
+        finished = None
     k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
     if lease_to is not None and k:
         owner, expires = lease_to
         expires_us = codec.to_micros(expires)
         for tid, name, inp in p.activities[:k]:
-            (work_id,) = c.execute(
-                sql.INSERT_LEASED_ACTIVITY,
-                (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
-            ).fetchone()
+            if finished is not None and (finished.lease_owner, finished.execution_id) == (
+                owner,
+                execution_id,
+            ):
+                reused = (tid, name, inp, now_us, owner, expires_us, *lease_of(finished))
+                if c.execute(sql.REUSE_ACTIVITY, reused).rowcount == 0:
+                    raise semantics.activity_lease_lost(finished)
+                work_id, finished = finished.work_id, None
+            else:
+                (work_id,) = c.execute(
+                    sql.INSERT_LEASED_ACTIVITY,
+                    (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
+                ).fetchone()
             commit.leased.append(
                 ActivityWorkItem(
                     work_id=work_id,
@@ -130,6 +149,8 @@ def apply_step(
                     lease_expires=codec.from_micros(expires_us),
                 )
             )
+    if finished is not None:  # leased to someone else after all
+        delete_finished(c, finished)
     if len(p.activities) > k:
         c.executemany(
             sql.INSERT_ACTIVITY,
@@ -168,6 +189,21 @@ def apply_step(
         # Otherwise the inbox lost nothing and gained only through LOWER_NEXT_VISIBLE.
         c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
     return True
+
+
+def lease_of(item: ActivityWorkItem) -> tuple[int, str, int, int]:
+    """The parameters that identify an activity lease in the activity statements."""
+    return (item.work_id, item.lease_owner, item.attempt, item.task_id)
+
+
+def delete_finished(c: sqlite3.Connection, item: ActivityWorkItem) -> None:
+    """Delete a finished activity's row if ``item`` still holds its lease.
+
+    Raises:
+        LeaseLostError: it does not (nothing is deleted).
+    """
+    if c.execute(sql.DELETE_LEASED_ACTIVITY, lease_of(item)).rowcount == 0:
+        raise semantics.activity_lease_lost(item)
 
 
 def queue_result(
