@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -236,13 +237,16 @@ def test_child_reply_to_an_earlier_parent_execution_is_not_taken_as_a_new_task(
 ) -> None:
     parent = rt.client.start_new(restarting_parent, input=0)
     wait = threading.Event()
+    deadline = time.monotonic() + 30
     while rt.client.get_status("kid") is None or not any(
         e.TYPE == "TimerCreated" for e in rt.client.get_history(parent).events
     ):
+        assert time.monotonic() < deadline, "the parent never reached its timer"
         wait.wait(0.01)
     rt.client.raise_event("kid", "finish")
     assert rt.client.wait_for_completion("kid", timeout=30).output == "child-done"
     while not rt.worker.is_idle() or rt.store.next_wake_time() <= rt.clock.now():
+        assert time.monotonic() < deadline + 30, "the worker never went idle"
         wait.wait(0.01)
     assert rt.client.get_status(parent).runtime_status is df.RuntimeStatus.RUNNING
     assert drive_to_completion(rt, parent).output == "timer fired"
