@@ -14,14 +14,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from durableflow.core.errors import InstanceNotFoundError
-from durableflow.core.history import FailureDetails, HistoryEvent
+from durableflow.core.history import HistoryEvent
 from durableflow.core.ids import validate_instance_id
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store import memory_data as mdata
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
     InstanceQuery,
@@ -36,73 +36,7 @@ from durableflow.runtime.store.base import (
     StepDecider,
 )
 
-
-@dataclass(slots=True)
-class _Instance:
-    instance_id: str
-    name: str
-    execution_id: str
-    status: RuntimeStatus
-    created_at: datetime
-    updated_at: datetime
-    input_json: str
-    parent_instance_id: str | None
-    parent_task_id: int | None
-    output_json: str | None = None
-    failure: FailureDetails | None = None
-    custom_json: str | None = None
-    completed_at: datetime | None = None
-    history: list[HistoryEvent] = field(default_factory=list)
-    inbox: dict[int, Message] = field(default_factory=dict)
-    lease_owner: str | None = None
-    lease_expires: datetime | None = None
-
-    def record(self) -> InstanceRecord:
-        return InstanceRecord(
-            instance_id=self.instance_id,
-            name=self.name,
-            execution_id=self.execution_id,
-            status=self.status,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            input=codec.decode_value(self.input_json),
-            output=codec.decode_value(self.output_json),
-            failure=self.failure,
-            custom_status=codec.decode_value(self.custom_json),
-            parent_instance_id=self.parent_instance_id,
-            parent_task_id=self.parent_task_id,
-            completed_at=self.completed_at,
-        )
-
-
-@dataclass(slots=True)
-class _Activity:
-    work_id: int
-    instance_id: str
-    execution_id: str
-    task_id: int
-    name: str
-    input_json: str
-    visible_at: datetime
-    attempt: int = 0
-    lease_owner: str | None = None
-    lease_expires: datetime | None = None
-
-
-@dataclass(slots=True)
-class _Data:
-    lock: threading.RLock = field(default_factory=threading.RLock)
-    instances: dict[str, _Instance] = field(default_factory=dict)
-    activities: dict[int, _Activity] = field(default_factory=dict)
-    last_id: int = 0
-    handles: int = 0
-
-    def next_id(self) -> int:
-        self.last_id += 1
-        return self.last_id
-
-
-_REGISTRY: dict[str, _Data] = {}
+_REGISTRY: dict[str, mdata.Data] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -119,16 +53,16 @@ class MemoryStore:
         self._name = name
         self._closed = False
         if name is None:
-            self._data = _Data()
+            self._data = mdata.Data()
             return
         with _REGISTRY_LOCK:
             data = _REGISTRY.get(name)
             if data is None:
-                data = _REGISTRY[name] = _Data()
+                data = _REGISTRY[name] = mdata.Data()
             data.handles += 1
         self._data = data
 
-    def _d(self) -> _Data:
+    def _d(self) -> mdata.Data:
         if self._closed:
             raise semantics.closed(self.url)
         return self._data
@@ -149,10 +83,10 @@ class MemoryStore:
             self._create(d, new, input_json, started, now)
 
     def _create(
-        self, d: _Data, new: NewInstance, input_json: str, started: HistoryEvent, now: datetime
+        self, d: mdata.Data, new: NewInstance, input_json: str, started: HistoryEvent, now: datetime
     ) -> None:
         self._drop_activities(d, new.instance_id)
-        inst = _Instance(
+        inst = mdata.Instance(
             instance_id=new.instance_id,
             name=new.name,
             execution_id=new.execution_id,
@@ -168,7 +102,7 @@ class MemoryStore:
         inst.inbox[mid] = Message(mid, new.instance_id, started, now, new.execution_id)
 
     @staticmethod
-    def _drop_activities(d: _Data, instance_id: str) -> None:
+    def _drop_activities(d: mdata.Data, instance_id: str) -> None:
         for work_id in [w for w, a in d.activities.items() if a.instance_id == instance_id]:
             del d.activities[work_id]
 
@@ -183,7 +117,7 @@ class MemoryStore:
         """Instances matching ``query``, newest first."""
         d = self._d()
         with d.lock:
-            rows = [i for i in d.instances.values() if _matches(i, query)]
+            rows = [i for i in d.instances.values() if mdata.matches(i, query)]
             rows.sort(key=lambda i: (i.created_at, i.instance_id), reverse=True)
             return [i.record() for i in (rows[: query.limit] if query.limit >= 0 else rows)]
 
@@ -244,7 +178,7 @@ class MemoryStore:
                     best = key if best is None or key < best else best
             if best is None:
                 return None
-            return _lease(d.instances[best[1]], owner, now, lease)
+            return mdata.lease_instance(d.instances[best[1]], owner, now, lease)
 
     def commit_orchestration(
         self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
@@ -256,14 +190,14 @@ class MemoryStore:
         d = self._d()
         with d.lock:
             inst = d.instances.get(iid)
-            if inst is None or not _holds(inst, item):
+            if inst is None or not mdata.holds(inst, item):
                 raise semantics.orchestration_lease_lost(iid, item.lease_owner)
             inst.history.extend(codec.decode_event(e) for e in p.events)
             lease_to = commit.lease_activities_to
             k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
             for n, (task_id, name, input_json) in enumerate(p.activities):
                 wid = d.next_id()
-                act = _Activity(wid, iid, inst.execution_id, task_id, name, input_json, now)
+                act = mdata.Activity(wid, iid, inst.execution_id, task_id, name, input_json, now)
                 d.activities[wid] = act
                 if lease_to is not None and n < k:
                     act.lease_owner, act.lease_expires = lease_to[0], codec.utc(lease_to[1])
@@ -355,7 +289,11 @@ class MemoryStore:
 
     @staticmethod
     def _enqueue(
-        d: _Data, inst: _Instance, event_json: str, visible_at: datetime, execution_id: str | None
+        d: mdata.Data,
+        inst: mdata.Instance,
+        event_json: str,
+        visible_at: datetime,
+        execution_id: str | None,
     ) -> None:
         mid = d.next_id()
         event = codec.decode_event(event_json)
@@ -366,7 +304,7 @@ class MemoryStore:
         d = self._d()
         with d.lock:
             inst = d.instances.get(item.instance.instance_id)
-            if inst is not None and _holds(inst, item, check_history=False):
+            if inst is not None and mdata.holds(inst, item, check_history=False):
                 inst.lease_owner = inst.lease_expires = None
 
     def lock_activity(
@@ -404,7 +342,7 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            _check_activity_lease(d, item)
+            mdata.check_activity_lease(d, item)
             del d.activities[item.work_id]
             inst = d.instances.get(item.instance_id)
             if inst is not None:
@@ -431,7 +369,7 @@ class MemoryStore:
                 return None
             if not any(m.visible_at <= now for m in inst.inbox.values()):
                 return None
-            work = _lease(inst, item.lease_owner, now, lease)
+            work = mdata.lease_instance(inst, item.lease_owner, now, lease)
             try:
                 commit = decide(work)
             except BaseException:
@@ -456,16 +394,16 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            _check_activity_lease(d, item)
+            mdata.check_activity_lease(d, item)
             inst = d.instances.get(item.instance_id)
-            if inst is None or not _as_planned(inst, step, now):
+            if inst is None or not mdata.as_planned(inst, step, now):
                 self.complete_activity(item, result, now=now)
                 return False
             # Validate and encode first, so a bad payload changes nothing.
             semantics.prepare_commit(inst.instance_id, inst.name, step.commit, now)
             del d.activities[item.work_id]
             # Held only inside this lock, so its length does not matter.
-            work = _lease(inst, item.lease_owner, now, timedelta(minutes=1))
+            work = mdata.lease_instance(inst, item.lease_owner, now, timedelta(minutes=1))
             self.commit_orchestration(work, step.commit, now=now)
             return True
 
@@ -500,8 +438,8 @@ class MemoryStore:
             for inst in d.instances.values():
                 if inst.inbox:
                     first = min(m.visible_at for m in inst.inbox.values())
-                    times.append(_later(first, inst.lease_expires))
-            times.extend(_later(a.visible_at, a.lease_expires) for a in d.activities.values())
+                    times.append(mdata.later(first, inst.lease_expires))
+            times.extend(mdata.later(a.visible_at, a.lease_expires) for a in d.activities.values())
             return min(times, default=None)
 
     def close(self) -> None:
@@ -515,53 +453,3 @@ class MemoryStore:
             self._data.handles -= 1
             if self._data.handles == 0 and _REGISTRY.get(self._name) is self._data:
                 del _REGISTRY[self._name]
-
-
-def _lease(inst: _Instance, owner: str, now: datetime, lease: timedelta) -> OrchestrationWorkItem:
-    """Lease ``inst`` to ``owner`` and return its work item (the caller holds the data lock)."""
-    inst.lease_owner = owner
-    inst.lease_expires = now + lease
-    messages = sorted(
-        (m for m in inst.inbox.values() if m.visible_at <= now), key=lambda m: m.message_id
-    )
-    return OrchestrationWorkItem(
-        inst.record(), list(inst.history), messages, owner, inst.lease_expires
-    )
-
-
-def _holds(inst: _Instance | None, item: OrchestrationWorkItem, check_history: bool = True) -> bool:
-    if inst is None:
-        return False
-    if (inst.lease_owner, inst.lease_expires) != (item.lease_owner, item.lease_expires):
-        return False
-    return not check_history or len(inst.history) == len(item.history)
-
-
-def _matches(inst: _Instance, q: InstanceQuery) -> bool:
-    if q.statuses is not None and inst.status not in q.statuses:
-        return False
-    if q.created_from is not None and inst.created_at < q.created_from:
-        return False
-    if q.created_to is not None and inst.created_at > q.created_to:
-        return False
-    return q.name_prefix is None or inst.name.startswith(q.name_prefix)
-
-
-def _later(visible_at: datetime, lease_expires: datetime | None) -> datetime:
-    return visible_at if lease_expires is None else max(visible_at, lease_expires)
-
-
-def _as_planned(inst: _Instance, step: PlannedStep, now: datetime) -> bool:
-    return (
-        (inst.lease_expires is None or inst.lease_expires <= now)
-        and len(inst.history) == step.history_len
-        and inst.execution_id == step.instance.execution_id
-        and not any(m.visible_at <= now for m in inst.inbox.values())
-    )
-
-
-def _check_activity_lease(d: _Data, item: ActivityWorkItem) -> None:
-    """Raise ``LeaseLostError`` unless ``item`` still holds its activity's lease."""
-    act = d.activities.get(item.work_id)
-    if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
-        raise semantics.activity_lease_lost(item)
