@@ -1,17 +1,15 @@
 """The SQLite store: one file, WAL, one short ``BEGIN IMMEDIATE`` transaction per step.
 
-Each thread gets its own connection (workers call the store from several threads); SQLite
-serializes the writers, and WAL lets readers run alongside them. All SQL lives in
-:mod:`sqlite_sql`; opening, file checks and migrations in :mod:`sqlite_connect`.
+Each thread gets its own connection (:mod:`sqlite_connections`); SQLite serializes the
+writers, and WAL lets readers run alongside them. All SQL lives in :mod:`sqlite_sql`;
+opening, file checks and migrations in :mod:`sqlite_connect`; what write transactions
+write in :mod:`sqlite_writes`.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +34,7 @@ from durableflow.runtime.store.base import (
     StepDecider,
 )
 from durableflow.runtime.store.history_cache import HistoryCache
+from durableflow.runtime.store.sqlite_connections import Connections
 
 _MICRO = timedelta(microseconds=1)
 
@@ -81,17 +80,13 @@ class SqliteStore:
         self.url = url or f"sqlite:///{path}"
         self.busy_timeout = float(busy_timeout)
         self.synchronous = level
-        self._lease_synchronous = "NORMAL" if level in ("FULL", "EXTRA") else level
-        self._local = threading.local()
-        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
-        self._conns_lock = threading.Lock()
-        self._closed = False
         self._histories = HistoryCache(history_cache_size)
         db.check_file(path)
-        self._pid = os.getpid()
-        self._write_lock = db.writer_queue(path)
+        self._connections = Connections(path, self.busy_timeout, level, self.url)
+        self._write = self._connections.write
+        self._read = self._connections.read
         try:
-            db.initialize(self._conn(), path, self.busy_timeout)
+            db.initialize(self._connections.conn(), path, self.busy_timeout)
         except BaseException:
             self.close()
             raise
@@ -105,64 +100,6 @@ class SqliteStore:
         """
         path, kwargs = db.parse_url(url, options)
         return cls(path, url=url, **kwargs)
-
-    # -- connections and transactions ----------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and not self._closed and self._pid == os.getpid():
-            return conn
-        with self._conns_lock:
-            if self._closed:
-                raise semantics.closed(self.url)
-            if self._pid != os.getpid():
-                # Forked: SQLite connections must not cross fork(), and closing the parent's
-                # could drop its locks; abandon them and start afresh in this process.
-                self._pid, self._conns = os.getpid(), {}
-                self._local = threading.local()
-                self._write_lock = db.writer_queue(self.path)
-            for thread in [t for t in self._conns if not t.is_alive()]:
-                self._conns.pop(thread).close()
-            conn = db.connect(self.path, self.busy_timeout, self.synchronous)
-            self._conns[threading.current_thread()] = conn
-        self._local.conn = conn
-        self._local.synchronous = self.synchronous
-        return conn
-
-    def _execute_pragma(self, conn: sqlite3.Connection, pragma: str) -> None:
-        try:
-            conn.execute(pragma)
-        except sqlite3.Error as exc:
-            raise db.translate(exc, self.path, self.busy_timeout) from None
-
-    @contextmanager
-    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        # Queue on this process's writer lock first (see sqlite_connect.writer_queue).
-        conn = self._conn()
-        queue = self._write_lock
-        if not queue.acquire(timeout=self.busy_timeout):
-            raise db.translate(
-                sqlite3.OperationalError("database is locked"), self.path, self.busy_timeout
-            )
-        try:
-            level = self.synchronous if durable else self._lease_synchronous
-            if self._local.synchronous != level:
-                # Why: only what a client can observe must be fsynced before we return.
-                # Leases and queued activity results are not observable: a power cut that
-                # loses them only means an activity runs again (activities are at least
-                # once), and the next durable commit fsyncs the WAL up to itself anyway.
-                self._execute_pragma(conn, sql.SET_SYNCHRONOUS.format(level=level))
-                self._local.synchronous = level
-            with db.write_transaction(conn, self.path, self.busy_timeout):
-                yield conn
-        finally:
-            queue.release()
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self._conn()
-        except sqlite3.Error as exc:
-            raise db.translate(exc, self.path, self.busy_timeout) from None
 
     def _any(self, statement: str, now_us: int) -> bool:
         with self._read() as c:
@@ -535,8 +472,4 @@ class SqliteStore:
 
     def close(self) -> None:
         """Close every thread's connection. Idempotent."""
-        with self._conns_lock:
-            self._closed = True
-            conns, self._conns = list(self._conns.values()), {}
-        for conn in conns:
-            conn.close()
+        self._connections.close()
