@@ -227,9 +227,10 @@ class ActivityWork:
         Returns whether the step ran (not if the instance was busy elsewhere: the result
         then waits in its inbox) and an activity the step leased for this thread to run.
 
-        With the instance's generator live here, the step is decided before the transaction
-        (so deciding overlaps the previous step's fsync) and the store applies it only if
-        the instance is still as it was; otherwise it is decided inside the transaction.
+        With the instance's generator live here, the step is decided and encoded before the
+        transaction (which then holds the write lock only for its statements and its fsync)
+        and the store applies it only if the instance is still as it was; otherwise the step
+        is decided inside the transaction.
         """
         now = self.clock.now()
         with self._step_lock:
