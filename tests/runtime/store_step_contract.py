@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
@@ -53,6 +54,14 @@ def running(store: Store, iid: str = "i1") -> Running:
     return Running(activity, result, PlannedStep(record, history_len, item.epoch, commit))
 
 
+def leases_next(commit: OrchestrationCommit, until: datetime) -> OrchestrationCommit:
+    """Make the planned ``commit`` schedule activity 2 and lease it to worker ``w``."""
+    commit.status, commit.output = RuntimeStatus.RUNNING, None
+    commit.activities = [ScheduleActivity(2, "next", 2)]
+    commit.lease_activities_to, commit.lease_limit = ("w", until), 1
+    return commit
+
+
 def completed(store: Store, iid: str = "i1") -> list[h.TaskCompleted]:
     """The TaskCompleted events in ``iid``'s history."""
     return [e for e in store.get_history(iid) if isinstance(e, h.TaskCompleted)]
@@ -73,20 +82,14 @@ class StepContract:
 
     def test_planned_step_can_lease_its_activities_to_the_committer(self, store: Store) -> None:
         r = running(store)
-        commit = r.plan.commit
-        commit.status, commit.output = RuntimeStatus.RUNNING, None
-        commit.activities = [ScheduleActivity(2, "next", 2)]
-        commit.lease_activities_to, commit.lease_limit = ("w", at(60)), 1
+        commit = leases_next(r.plan.commit, until=at(60))
         assert store.complete_activity_with_step(r.activity, r.result, r.plan, now=at(1))
         assert [(a.name, a.input, a.lease_owner) for a in commit.leased] == [("next", 2, "w")]
         assert store.lock_activity("w2", now=at(2), lease=LEASE) is None
 
     def test_finished_activity_lease_does_not_hold_for_the_next_one(self, store: Store) -> None:
         r = running(store)
-        commit = r.plan.commit
-        commit.status, commit.output = RuntimeStatus.RUNNING, None
-        commit.activities = [ScheduleActivity(2, "next", 2)]
-        commit.lease_activities_to, commit.lease_limit = ("w", at(60)), 1
+        commit = leases_next(r.plan.commit, until=at(60))
         assert store.complete_activity_with_step(r.activity, r.result, r.plan, now=at(1))
         with pytest.raises(LeaseLostError):
             store.complete_activity(r.activity, r.result, now=at(2))
@@ -100,10 +103,7 @@ class StepContract:
         self, store: Store
     ) -> None:
         r = running(store)
-        commit = r.plan.commit
-        commit.status, commit.output = RuntimeStatus.RUNNING, None
-        commit.activities = [ScheduleActivity(2, "next", 2)]
-        commit.lease_activities_to, commit.lease_limit = ("w", at(120)), 1
+        commit = leases_next(r.plan.commit, until=at(120))
         retaken = store.lock_activity("w2", now=at(60), lease=LEASE)
         assert retaken is not None
         with pytest.raises(LeaseLostError):
