@@ -176,7 +176,13 @@ class ActivityWork:
                 self._running[item.work_id, item.task_id] = item
             following = self._run_activity(item)
             if following is not None:
-                self._act_queue.put(following)  # for the runner threads, if any
+                # One activity was asked for, and there may be no runner threads to take
+                # the next: give its lease back so that any worker can lock it.
+                self.store.abandon_activity(following)
+                with self._running_lock:
+                    self._running.pop((following.work_id, following.task_id), None)
+                self._enter_busy(-1)
+                self._free_slots.release()
             return True
         finally:
             self._enter_busy(-1)
