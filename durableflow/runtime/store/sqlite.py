@@ -327,18 +327,7 @@ class SqliteStore:
             ).fetchone()
         if row is None:
             return None
-        work_id, iid, xid, task_id, name, input_json, attempt = row
-        return ActivityWorkItem(
-            work_id=work_id,
-            instance_id=iid,
-            execution_id=xid,
-            task_id=task_id,
-            name=name,
-            input=codec.decode_value(input_json),
-            attempt=attempt,
-            lease_owner=owner,
-            lease_expires=codec.from_micros(expires_us),
-        )
+        return writes.leased_item(row, owner, expires_us)
 
     def complete_activity(
         self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime

@@ -137,17 +137,7 @@ def apply_step(
                     (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
                 ).fetchone()
             commit.leased.append(
-                ActivityWorkItem(
-                    work_id=work_id,
-                    instance_id=iid,
-                    execution_id=execution_id,
-                    task_id=tid,
-                    name=name,
-                    input=codec.decode_value(inp),
-                    attempt=1,
-                    lease_owner=owner,
-                    lease_expires=codec.from_micros(expires_us),
-                )
+                leased_item((work_id, iid, execution_id, tid, name, inp, 1), owner, expires_us)
             )
     if finished is not None:  # leased to someone else after all
         delete_finished(c, finished)
@@ -189,6 +179,25 @@ def apply_step(
         # Otherwise the inbox lost nothing and gained only through LOWER_NEXT_VISIBLE.
         c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,))
     return True
+
+
+def leased_item(
+    row: tuple[int, str, str, int, str, str, int], owner: str, expires_us: int
+) -> ActivityWorkItem:
+    """The work item of an activity row (work id, instance, execution, task id, name,
+    input JSON, attempt) just leased to ``owner`` until ``expires_us``."""
+    work_id, iid, xid, task_id, name, input_json, attempt = row
+    return ActivityWorkItem(
+        work_id=work_id,
+        instance_id=iid,
+        execution_id=xid,
+        task_id=task_id,
+        name=name,
+        input=codec.decode_value(input_json),
+        attempt=attempt,
+        lease_owner=owner,
+        lease_expires=codec.from_micros(expires_us),
+    )
 
 
 def lease_of(item: ActivityWorkItem) -> tuple[int, str, int, int]:
