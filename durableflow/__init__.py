@@ -22,7 +22,10 @@ from durableflow.core import (
     PayloadError,
     RetryPolicy,
     RuntimeStatus,
+    SubOrchestrationFailedError,
+    TaskCancelledError,
     TaskFailedError,
+    TimerCancelledError,
     UnknownFunctionError,
     WaitTimeoutError,
 )
@@ -56,7 +59,10 @@ __all__ = [
     "RetryPolicy",
     "Runtime",
     "RuntimeStatus",
+    "SubOrchestrationFailedError",
+    "TaskCancelledError",
     "TaskFailedError",
+    "TimerCancelledError",
     "UnknownFunctionError",
     "WaitTimeoutError",
 ]
