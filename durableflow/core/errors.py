@@ -106,8 +106,16 @@ class SubOrchestrationFailedError(TaskFailedError):
     """A sub-orchestration ended in the FAILED state."""
 
 
-class TimerCancelledError(DurableflowError):
-    """Raised into an orchestrator that waits on a timer that was cancelled."""
+class TaskCancelledError(DurableflowError):
+    """Raised into an orchestrator that yields a task it cancelled (timer or event wait).
+
+    A cancelled task never completes: yielding it, or reading ``get_result()``, raises this
+    instead of waiting forever.
+    """
+
+
+class TimerCancelledError(TaskCancelledError):
+    """Raised into an orchestrator that yields a timer it cancelled."""
 
 
 class EventTimeoutError(DurableflowError, TimeoutError):

@@ -16,6 +16,8 @@ from durableflow.core.actions import (
     StartSubOrchestration,
     activity_timeout,
 )
+from durableflow.core.errors import InvalidInstanceIdError
+from durableflow.core.ids import child_instance_id, validate_instance_id
 from durableflow.core.retry import RetryPolicy
 from durableflow.runtime.tasks import (
     EventWithTimeoutTask,
@@ -103,11 +105,16 @@ class OrchestrationContext:
             self._logger = _ReplaySafeLogger(base, self)
         return self._logger
 
-    def new_uuid(self) -> uuid.UUID:
-        """A UUID derived from the instance, execution and a counter: stable across replays."""
+    def new_uuid(self) -> str:
+        """A UUID derived from the instance, execution and a counter: stable across replays.
+
+        Returned as its canonical string (``"8b3f...-..."``, as ``str(uuid.UUID)`` writes it),
+        like Durable Functions' and durabletask's ``new_uuid``, so it is a payload as it is;
+        ``uuid.UUID(ctx.new_uuid())`` gives the object.
+        """
         self._uuid_counter += 1
         key = f"{self._r.instance_id}:{self._r.execution_id}:{self._uuid_counter}"
-        return uuid.uuid5(_UUID_NAMESPACE, key)
+        return str(uuid.uuid5(_UUID_NAMESPACE, key))
 
     def set_custom_status(self, value: Any) -> None:
         """Publish a JSON value that clients see in ``get_status().custom_status``."""
@@ -149,14 +156,23 @@ class OrchestrationContext:
     ) -> Task:
         """Start a child orchestration and wait for its output.
 
-        The child's id defaults to ``"<parent id>:<sequence number>"``, so it is the same on
-        every replay.
+        The child's id defaults to ``"<parent id>:<sequence number>"`` (past 256 characters,
+        the parent part is cut and followed by a hash of it: see
+        :func:`~durableflow.core.ids.child_instance_id`), so it is the same on every replay.
+
+        Raises:
+            InvalidInstanceIdError: ``instance_id`` is not a usable id (empty, over 256
+                characters, control characters); raised here, into the orchestrator.
         """
         name = self._r.resolve_orchestrator_name(name_or_fn)
         value = payload.normalize(input, f"input of sub-orchestration {name!r}")
+        if instance_id is not None:
+            self._check_child_id(name, instance_id)
 
         def make(seq: int) -> StartSubOrchestration:
-            child_id = instance_id if instance_id is not None else f"{self.instance_id}:{seq}"
+            child_id = (
+                instance_id if instance_id is not None else child_instance_id(self.instance_id, seq)
+            )
             return StartSubOrchestration(seq, name, child_id, value)
 
         return self._with_retry(lambda: self._r.schedule(make, self._where()), retry)
@@ -187,7 +203,7 @@ class OrchestrationContext:
         if timeout is None or event.is_complete:
             return event
         timer = self.create_timer(timeout)
-        return EventWithTimeoutTask(event, timer, self._r.forget_event_waiter)
+        return EventWithTimeoutTask(event, timer)
 
     def task_all(self, tasks: Sequence[Task]) -> Task:
         """A task that completes with every result, in order; fails on the first failure."""
@@ -208,6 +224,19 @@ class OrchestrationContext:
         return task
 
     # -- helpers ------------------------------------------------------------------------
+    def _check_child_id(self, name: str, instance_id: object) -> None:
+        try:
+            validate_instance_id(instance_id)
+        except InvalidInstanceIdError as err:
+            shown = repr(instance_id)
+            if len(shown) > 80:
+                shown = f"{shown[:60]}...{shown[-12:]}"
+            raise InvalidInstanceIdError(
+                f"call_sub_orchestrator({name!r}, instance_id={shown}) in orchestration "
+                f"{self._r.name!r} (instance {self._r.instance_id!r}): {err}. Pass an id of "
+                "1 to 256 printable characters, or none to get '<parent id>:<sequence number>'"
+            ) from None
+
     def _with_retry(self, make: Callable[[], ScheduledTask], retry: RetryPolicy | None) -> Task:
         first = make()
         if retry is None:

@@ -33,7 +33,7 @@ from typing import Any, Literal, overload
 from durableflow.core import history as h
 from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
-from durableflow.core.errors import UnknownFunctionError
+from durableflow.core.errors import StoreError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.activity_work import ActivityWork
@@ -43,7 +43,12 @@ from durableflow.runtime.lease_keeper import LeaseKeeper
 from durableflow.runtime.lifecycle import Lifecycle
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
-from durableflow.runtime.steps import build_commit, split_messages
+from durableflow.runtime.steps import (
+    build_commit,
+    execution_started,
+    failed_step,
+    split_messages,
+)
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
     OrchestrationCommit,
@@ -53,7 +58,15 @@ from durableflow.runtime.store.base import (
 
 log = logging.getLogger("durableflow.worker")
 
-__all__ = ["StepTrace", "Worker"]
+_Decided = tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]
+
+
+def _is_invalid_step(err: Exception) -> bool:
+    """True when ``err`` says a step's commit is invalid in itself (a payload or an id the
+    store refuses): committing it again cannot succeed, so its instance fails instead."""
+    return isinstance(err, TypeError | ValueError | OverflowError) and not isinstance(
+        err, StoreError
+    )
 
 
 class Worker(Lifecycle, ActivityWork, LeaseKeeper):
@@ -207,7 +220,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         self._results_recorded(results)
         if not items:
             return 0
-        decided: list[tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]] = []
+        decided: list[_Decided] = []
         for item in items:
             began = time.monotonic_ns()
             try:
@@ -227,9 +240,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
                 left -= commit.lease_limit
         ended = time.monotonic_ns()
         try:
-            applied = self.store.commit_orchestrations(
-                [(item, commit) for item, commit, _, _ in decided], now=now
-            )
+            applied = self._commit_decided(decided, now)
         except BaseException:
             self._release_runners(reserved)
             for item, _, _, _ in decided:
@@ -238,11 +249,76 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
             raise
         for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
             reserved -= self._run_leased(commit)
-            self._after_commit(item, commit, replayer, ok)
+            if ok is not None:
+                self._after_commit(item, commit, replayer, ok)
             if self._on_step is not None:
-                self._on_step(StepTrace(item.instance.instance_id, self.owner, began, ended, ok))
+                trace = StepTrace(item.instance.instance_id, self.owner, began, ended, bool(ok))
+                self._on_step(trace)
         self._release_runners(reserved)
         return len(items)
+
+    def _commit_decided(self, decided: list[_Decided], now: datetime) -> list[bool | None]:
+        """Commit a batch's steps in one transaction; if that fails, each step alone, so one
+        instance's bad step cannot hold back the others (see :meth:`_commit_alone`).
+
+        Each entry says whether the step was applied (False: the lease was lost), or is None
+        for a step that was given up (its instance released to run again later).
+        """
+        try:
+            return list(
+                self.store.commit_orchestrations(
+                    [(item, commit) for item, commit, _, _ in decided], now=now
+                )
+            )
+        except Exception as err:
+            if len(decided) > 1:
+                log.warning(
+                    "committing a batch of %d steps failed (%s); committing each alone",
+                    len(decided),
+                    err,
+                )
+            first = err
+        # The failed transaction wrote nothing, so the leases it handed out do not exist.
+        for _, commit, _, _ in decided:
+            commit.leased.clear()
+        if len(decided) == 1:
+            if not _is_invalid_step(first):
+                raise first  # the store failed, not the step: retried after the poll interval
+            return [self._commit_alone(decided, 0, now, first)]
+        applied = [self._commit_alone(decided, k, now) for k in range(len(decided))]
+        if all(ok is None for ok in applied):
+            raise first
+        return applied
+
+    def _commit_alone(
+        self, decided: list[_Decided], k: int, now: datetime, err: Exception | None = None
+    ) -> bool | None:
+        """Commit step ``k`` of ``decided`` on its own (or, when ``err`` says why it already
+        failed alone, skip to the outcome). A step the store refuses as invalid fails its
+        instance with the error; any other error releases the instance to retry later."""
+        item, commit, _, began = decided[k]
+        iid = item.instance.instance_id
+        if err is None:
+            try:
+                return self.store.commit_orchestrations([(item, commit)], now=now)[0]
+            except Exception as exc:
+                commit.leased.clear()
+                err = exc
+        if _is_invalid_step(err):
+            log.error("step of %s cannot be stored (%s); failing the instance", iid, err)
+            failed = failed_step(item, commit, err, now)
+            try:
+                ok = self.store.commit_orchestrations([(item, failed)], now=now)[0]
+            except Exception:
+                log.exception("could not record the failure of %s; releasing it", iid)
+            else:
+                decided[k] = (item, failed, None, began)
+                return ok
+        else:
+            log.error("step of %s failed to commit (%s); releasing it", iid, err)
+        self._sessions.evict(iid)
+        self.store.abandon_orchestration(item)
+        return None
 
     def _decide(
         self, item: OrchestrationWorkItem, now: datetime
@@ -328,12 +404,9 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
             log.warning("lost the lease on %s; another worker owns it", iid)
             return
         if replayer is not None:
-            started = next(
-                (e for e in item.history[:2] if isinstance(e, h.ExecutionStarted)), None
-            ) or next(
-                (m.event for m in item.messages if isinstance(m.event, h.ExecutionStarted)), None
+            self._sessions.keep(
+                iid, Session(replayer, item.instance, item.epoch, execution_started(item))
             )
-            self._sessions.keep(iid, Session(replayer, item.instance, item.epoch, started))
         elif commit.new_events:
             self._sessions.evict(iid)
         self._announce(iid, commit)

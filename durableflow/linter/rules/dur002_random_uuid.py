@@ -16,8 +16,11 @@ class RandomUuid(BannedApiRule):
     An id generated in an orchestrator and passed to an activity or used as a sub-orchestration
     instance id must be the same on every replay, or the history no longer matches.
     ``ctx.new_uuid()`` is a name-based UUID of the instance id and a counter, identical on every
-    replay. Name-based ``uuid.uuid3``/``uuid.uuid5`` are deterministic and allowed. ``--fix``
-    rewrites ``uuid.uuid4()``.
+    replay, returned as its canonical string (as ``str(uuid.uuid4())`` writes it). Name-based
+    ``uuid.uuid3``/``uuid.uuid5`` are deterministic and allowed. ``--fix`` rewrites
+    ``uuid.uuid4()`` to ``ctx.new_uuid()``, ``uuid.uuid4().hex`` to
+    ``ctx.new_uuid().replace("-", "")``, and another attribute of it (``.int``, ``.bytes``) to
+    that attribute of ``uuid.UUID(ctx.new_uuid())``.
     """
 
     CODE = "DUR002"
@@ -50,14 +53,46 @@ class RandomUuid(BannedApiRule):
                 "import uuid",
             ),
         ),
+        (
+            orchestrator_example(
+                'yield ctx.call_activity("ship", uuid.uuid4().hex)',
+                "import uuid",
+            ),
+            orchestrator_example(
+                'yield ctx.call_activity("ship", ctx.new_uuid().replace("-", ""))',
+                "import uuid",
+            ),
+        ),
     )
 
     def edit_for(self, facts: FunctionFacts, ref: Reference, key: str) -> Edit | None:
-        """Rewrite ``uuid.uuid4()`` to ``ctx.new_uuid()``."""
+        """Rewrite ``uuid.uuid4()`` to ``ctx.new_uuid()`` (a str: UUID attributes adapted)."""
         call = ref.call
         if call is None or call.args or key != "uuid.uuid4" or ref.qualified != key:
             return None
         ctx = facts.fix_context(call)
         if ctx is None:
             return None
-        return Edit(call, cst.parse_expression(f"{ctx}.new_uuid()"), safe=True)
+        attribute = _attribute_of(facts.node, call)
+        if attribute is None:
+            return Edit(call, cst.parse_expression(f"{ctx}.new_uuid()"), safe=True)
+        name = attribute.attr.value
+        if name == "hex":
+            text = f'{ctx}.new_uuid().replace("-", "")'
+            return Edit(attribute, cst.parse_expression(text), safe=True)
+        text = f"UUID({ctx}.new_uuid()).{name}"
+        return Edit(attribute, cst.parse_expression(text), safe=True, imports=(("uuid", "UUID"),))
+
+
+def _attribute_of(root: cst.CSTNode, call: cst.Call) -> cst.Attribute | None:
+    """The attribute read on ``call``'s result (``uuid.uuid4().hex``), if any."""
+    found: list[cst.Attribute] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if node.value is call:
+                found.append(node)
+            return not found
+
+    root.visit(_Find())
+    return found[0] if found else None

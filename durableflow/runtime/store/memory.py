@@ -186,6 +186,16 @@ class MemoryStore:
         """Apply ``commit`` atomically and release the lease (``LeaseLostError`` if lost)."""
         iid = item.instance.instance_id
         p = semantics.prepare_commit(iid, item.instance.name, commit, now)
+        self._apply_step(item, commit, p, now)
+
+    def _apply_step(
+        self,
+        item: OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        p: semantics.PreparedCommit,
+        now: datetime,
+    ) -> None:
+        iid = item.instance.instance_id
         now = codec.utc(now)
         d = self._d()
         with d.lock:
@@ -278,11 +288,19 @@ class MemoryStore:
         *,
         now: datetime,
     ) -> list[bool]:
-        """Apply several steps; each only if its lease still holds (the result says which)."""
+        """Apply several steps; each only if its lease still holds (the result says which).
+
+        Every step is validated and encoded first, so a step that cannot be stored fails the
+        call before any of the batch is applied, as a rolled-back transaction would.
+        """
+        prepared = [
+            semantics.prepare_commit(item.instance.instance_id, item.instance.name, commit, now)
+            for item, commit in batch
+        ]
         applied = []
-        for item, commit in batch:
+        for (item, commit), p in zip(batch, prepared, strict=True):
             try:
-                self.commit_orchestration(item, commit, now=now)
+                self._apply_step(item, commit, p, now)
             except LeaseLostError:
                 applied.append(False)
             else:
