@@ -174,3 +174,20 @@ def test_a_second_ctrl_c_leaves_a_runtime_without_waiting_for_the_drain(tmp_path
         assert proc.wait(timeout=WAIT) != 0
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_durable_worker_times_out_a_hung_activity_with_its_activity_timeout(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    client = df.Client(store)
+    iid = client.start_new("calls_stuck", input=str(tmp_path / "runs.txt"))
+    worker = spawn_worker(store, "--activity-timeout", "0.3")
+    try:
+        state = client.wait_for_completion(iid, timeout=WAIT)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=WAIT) == 0
+    assert state.runtime_status is df.RuntimeStatus.FAILED
+    assert state.failure is not None and "ActivityTimeoutError" in state.failure.message
