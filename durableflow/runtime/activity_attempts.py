@@ -28,6 +28,9 @@ from durableflow.runtime.store.base import ActivityWorkItem
 _RUNNING, _FINISHED, _EXPIRED, _ABANDONED = range(4)
 
 _current = threading.local()
+# One lock for every attempt's state: each use is a few instructions, and a lock per attempt
+# would be one more object to make on every activity's path.
+_state_lock = threading.Lock()
 
 
 class AttemptEnded(Exception):
@@ -44,7 +47,7 @@ class Attempt:
         clock: the worker's clock (deadlines are in its time, so a fake clock drives them).
     """
 
-    __slots__ = ("_lock", "_state", "clock", "deadline", "item", "thread", "timeout")
+    __slots__ = ("_state", "clock", "deadline", "item", "thread", "timeout")
 
     def __init__(self, item: ActivityWorkItem, timeout: timedelta | None, clock: Clock) -> None:
         self.item = item
@@ -52,7 +55,6 @@ class Attempt:
         self.clock = clock
         self.thread = threading.current_thread()
         self.deadline: datetime | None = None if timeout is None else clock.now() + timeout
-        self._lock = threading.Lock()
         self._state = _RUNNING
 
     def beat(self) -> None:
@@ -62,7 +64,7 @@ class Attempt:
             ActivityTimeoutError: the attempt has already ended (it timed out, or the worker
                 stopped without it): nothing it returns will be recorded.
         """
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING:
                 raise self.timeout_error()
             if self.timeout is not None:
@@ -74,7 +76,7 @@ class Attempt:
 
     def expire(self, now: datetime) -> bool:
         """End the attempt as timed out if its deadline has passed; whether it did."""
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING or self.deadline is None or now < self.deadline:
                 return False
             self._state = _EXPIRED
@@ -86,7 +88,7 @@ class Attempt:
         return self._end(_ABANDONED)
 
     def _end(self, state: int) -> bool:
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING:
                 return False
             self._state = state
