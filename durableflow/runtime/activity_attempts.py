@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from durableflow.core.errors import ActivityTimeoutError
@@ -27,7 +28,9 @@ from durableflow.runtime.store.base import ActivityWorkItem
 
 _RUNNING, _FINISHED, _EXPIRED, _ABANDONED = range(4)
 
-_current = threading.local()
+# A context variable rather than a thread-local: code that hands work to another thread with
+# contextvars.copy_context().run(...) can heartbeat from there too.
+_current: ContextVar[Attempt | None] = ContextVar("durableflow_activity_attempt", default=None)
 # One lock for every attempt's state: each use is a few instructions, and a lock per attempt
 # would be one more object to make on every activity's path.
 _state_lock = threading.Lock()
@@ -108,21 +111,23 @@ def heartbeat() -> None:
     An activity with a timeout (``ctx.call_activity(..., timeout=)`` or the worker's
     ``activity_timeout``) fails when it runs that long without a sign of life; each call
     restarts that clock, so a long job that heartbeats every step runs as long as it needs
-    while a hung one still fails. Outside an activity run by a worker it does nothing, so
-    activities stay plain functions that tests can call directly.
+    while a hung one still fails. It reports on the activity running on the calling thread
+    (or in a context copied from it with ``contextvars.copy_context()``). Outside an activity
+    run by a worker it does nothing, so activities stay plain functions that tests can call
+    directly.
 
     Raises:
         ActivityTimeoutError: this attempt already timed out or was given up by a stopping
             worker; its result will not be recorded, so the activity should stop.
     """
-    attempt: Attempt | None = getattr(_current, "attempt", None)
+    attempt = _current.get()
     if attempt is not None:
         attempt.beat()
 
 
 def enter(attempt: Attempt | None) -> None:
     """Make ``attempt`` the one :func:`heartbeat` reports on for this thread."""
-    _current.attempt = attempt
+    _current.set(attempt)
 
 
 def activity_failure(exc: BaseException) -> FailureDetails:
