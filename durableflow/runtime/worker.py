@@ -31,7 +31,7 @@ from typing import Any, Literal, overload
 
 from durableflow.core import history as h
 from durableflow.core.app import App
-from durableflow.core.errors import StoreError, UnknownFunctionError
+from durableflow.core.errors import StoreError, StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
@@ -312,6 +312,8 @@ class Worker(ActivityWork):
                     [(item, commit) for item, commit, _, _ in decided], now=now
                 )
             )
+        except StoreLockedError:
+            raise  # the store is busy, not a step at fault: the whole batch is retried later
         except Exception as err:
             if len(decided) > 1:
                 log.warning(
@@ -327,10 +329,26 @@ class Worker(ActivityWork):
             if not _is_invalid_step(first):
                 raise first  # the store failed, not the step: retried after the poll interval
             return [self._commit_alone(decided, 0, now, first)]
-        applied = [self._commit_alone(decided, k, now) for k in range(len(decided))]
+        applied: list[bool | None] = []
+        for k, (item, commit, _, _) in enumerate(decided):
+            if isinstance(first, StoreLockedError):  # the store got busy: stop, retry later
+                self._release(item)
+                applied.append(None)
+                continue
+            try:
+                applied.append(self._commit_alone(decided, k, now))
+            except StoreLockedError as busy:
+                commit.leased.clear()
+                first = busy
+                self._release(item)
+                applied.append(None)
         if all(ok is None for ok in applied):
             raise first
         return applied
+
+    def _release(self, item: OrchestrationWorkItem) -> None:
+        self._sessions.evict(item.instance.instance_id)
+        self.store.abandon_orchestration(item)
 
     def _commit_alone(
         self, decided: list[_Decided], k: int, now: datetime, err: Exception | None = None
@@ -343,6 +361,8 @@ class Worker(ActivityWork):
         if err is None:
             try:
                 return self.store.commit_orchestrations([(item, commit)], now=now)[0]
+            except StoreLockedError:
+                raise
             except Exception as exc:
                 commit.leased.clear()
                 err = exc
@@ -358,8 +378,7 @@ class Worker(ActivityWork):
                 return ok
         else:
             log.error("step of %s failed to commit (%s); releasing it", iid, err)
-        self._sessions.evict(iid)
-        self.store.abandon_orchestration(item)
+        self._release(item)
         return None
 
     def _decide(
