@@ -198,6 +198,10 @@ class OrchestrationContext:
         Events raised before anyone waits are buffered and matched by name, first in first
         out. With ``timeout``, the task fails with ``EventTimeoutError`` if the timer fires
         first; if the event wins, the timer is cancelled.
+
+        ``.cancel()`` the task to stop waiting. A wait that lost a ``task_any`` race (or
+        timed out) takes no events either, so the next wait of that name gets the next
+        event; yielding the lost wait again makes it wait again. See ``docs/runtime.md``.
         """
         event = self._r.wait_event(name)
         if timeout is None or event.is_complete:
@@ -210,7 +214,10 @@ class OrchestrationContext:
         return WhenAllTask(list(tasks))
 
     def task_any(self, tasks: Sequence[Task]) -> Task:
-        """A task that completes with the first of ``tasks`` to complete (the task itself)."""
+        """A task that completes with the first of ``tasks`` to complete (the task itself).
+
+        Event waits among the losers stop taking events unless used again.
+        """
         return WhenAnyTask(list(tasks))
 
     def continue_as_new(self, input: Any = None) -> Task:

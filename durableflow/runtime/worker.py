@@ -33,7 +33,7 @@ from typing import Any, Literal, overload
 from durableflow.core import history as h
 from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
-from durableflow.core.errors import StoreError, UnknownFunctionError
+from durableflow.core.errors import StoreError, StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.activity_work import ActivityWork
@@ -270,6 +270,8 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
                     [(item, commit) for item, commit, _, _ in decided], now=now
                 )
             )
+        except StoreLockedError:
+            raise  # the store is busy, not a step at fault: the whole batch is retried later
         except Exception as err:
             if len(decided) > 1:
                 log.warning(
@@ -285,10 +287,26 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
             if not _is_invalid_step(first):
                 raise first  # the store failed, not the step: retried after the poll interval
             return [self._commit_alone(decided, 0, now, first)]
-        applied = [self._commit_alone(decided, k, now) for k in range(len(decided))]
+        applied: list[bool | None] = []
+        for k, (item, commit, _, _) in enumerate(decided):
+            if isinstance(first, StoreLockedError):  # the store got busy: stop, retry later
+                self._release(item)
+                applied.append(None)
+                continue
+            try:
+                applied.append(self._commit_alone(decided, k, now))
+            except StoreLockedError as busy:
+                commit.leased.clear()
+                first = busy
+                self._release(item)
+                applied.append(None)
         if all(ok is None for ok in applied):
             raise first
         return applied
+
+    def _release(self, item: OrchestrationWorkItem) -> None:
+        self._sessions.evict(item.instance.instance_id)
+        self.store.abandon_orchestration(item)
 
     def _commit_alone(
         self, decided: list[_Decided], k: int, now: datetime, err: Exception | None = None
@@ -301,6 +319,8 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         if err is None:
             try:
                 return self.store.commit_orchestrations([(item, commit)], now=now)[0]
+            except StoreLockedError:
+                raise
             except Exception as exc:
                 commit.leased.clear()
                 err = exc
@@ -316,8 +336,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
                 return ok
         else:
             log.error("step of %s failed to commit (%s); releasing it", iid, err)
-        self._sessions.evict(iid)
-        self.store.abandon_orchestration(item)
+        self._release(item)
         return None
 
     def _decide(

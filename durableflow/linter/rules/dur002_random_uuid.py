@@ -63,6 +63,15 @@ class RandomUuid(BannedApiRule):
                 "import uuid",
             ),
         ),
+        (
+            orchestrator_example(
+                'yield ctx.call_activity("ship", uuid.uuid4().int)', "import uuid"
+            ),
+            orchestrator_example(
+                'yield ctx.call_activity("ship", UUID(ctx.new_uuid()).int)',
+                "import uuid\nfrom uuid import UUID",
+            ),
+        ),
     )
 
     def edit_for(self, facts: FunctionFacts, ref: Reference, key: str) -> Edit | None:
