@@ -33,6 +33,7 @@ from durableflow.core import history as h
 from durableflow.core.app import App
 from durableflow.core.errors import UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime import instance_log
 from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.executor import Replayer, StepResult, failure_of
@@ -379,6 +380,7 @@ class Worker(ActivityWork):
 
     def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
         """Tell whoever waits what a committed step of ``iid`` did."""
+        instance_log.step_committed(iid, commit)
         if self._on_end is not None and commit.status.is_terminal and commit.new_events:
             self._on_end([iid])
         if len(commit.activities) > len(commit.leased):
