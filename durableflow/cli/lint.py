@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="orchestrators",
         metavar="MODULE:FUNC",
-        help="function to treat as an orchestrator (repeatable)",
+        help="function to treat as an orchestrator (repeatable); nested ones as outer.inner",
     )
     parser.add_argument(
         "--allowed-helper",

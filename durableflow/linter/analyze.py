@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from durableflow.discovery import find_orchestrators, iter_function_defs
+from durableflow.discovery import (
+    DiscoveryConfig,
+    find_orchestrators,
+    foreign_orchestrators,
+    iter_function_defs,
+)
 from durableflow.linter.config import LintConfig
 from durableflow.linter.facts import FunctionFacts, collect_facts
 from durableflow.linter.ftypes import FixInfo, FunctionSummary, ModuleResult, RawFinding, Span
@@ -75,6 +80,16 @@ def _called_functions(facts: FunctionFacts, class_prefix: str | None) -> set[str
     for ref in facts.refs:
         if ref.call is not None and ref.call.func is ref.node:
             called.add(ref.qualified)
+    # An object built here and then used (``client = Client(url)``, ``client.get(path)``): its
+    # constructor and methods run in the orchestrator, so follow them as helpers.
+    for receiver, method, _ in facts.mutations:
+        built = facts.assigned_calls.get(receiver)
+        if built is None or receiver not in facts.locals:
+            continue
+        factory = facts.qualified(built.func)
+        if factory is not None and not factory.startswith("builtins."):
+            called.add(f"{factory}.{method}")
+            called.add(f"{factory}.__init__")
     if class_prefix is not None:
         # self.helper() inside a method: resolve against the method's own class.
         for call in facts.calls:
@@ -164,6 +179,7 @@ def analyze_source(
     roots: Iterable[str] = (),
     foreign_activities: Iterable[str] = (),
     want_edits: bool = False,
+    orchestrator_roots: Iterable[str] = (),
 ) -> Analysis:
     """Analyse one module.
 
@@ -177,6 +193,8 @@ def analyze_source(
             (an orchestrator elsewhere calls them); activities among them are not.
         foreign_activities: Qualified names of activities other modules define (DUR016).
         want_edits: Also return the rewrites (for ``--fix``).
+        orchestrator_roots: Qualified names of functions in this module that another module
+            registers as orchestrators.
     """
     try:
         module = cst.parse_module(source)
@@ -185,8 +203,15 @@ def analyze_source(
         found = (finding,) if config.enabled("DUR000") else ()
         return Analysis(ModuleResult(path, module_name, (), (), found))
     info = build_module_info(module, module_name, is_package, source)
-    orchestrators = find_orchestrators(
-        module, config.discovery(), module_name, info.imports, source
+    discovery = config.discovery()
+    extra = tuple(orchestrator_roots)
+    if extra:
+        discovery = DiscoveryConfig(discovery.decorators, discovery.explicit + extra)
+    orchestrators = find_orchestrators(module, discovery, module_name, info.imports, source)
+    registers = tuple(
+        sorted(
+            {name for name, _ in foreign_orchestrators(module, module_name, info.imports, source)}
+        )
     )
     prefix = module_name + "."
     rules = _rules(config)
@@ -230,6 +255,7 @@ def analyze_source(
         defined=tuple(prefix + name for name in info.functions),
         reexports={prefix + name: target for name, target in info.imports.aliases.items()},
         activities=tuple(sorted(prefix + name for name in info.activities)),
+        registers=registers,
     )
     analysis = Analysis(result, module=module)
     if want_edits:
