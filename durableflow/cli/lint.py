@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="durable-lint",
         description="Find replay-unsafe code in durable orchestrators (durableflow, Azure "
-        "Durable Functions, durabletask).",
+        "Durable Functions, durabletask, dapr).",
     )
     parser.add_argument("paths", nargs="*", default=["."], help="files or directories")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")

@@ -64,7 +64,7 @@ class _Task:
     is_package: bool
     roots: tuple[str, ...]
     foreign_activities: tuple[str, ...] = ()
-    orchestrator_roots: tuple[str, ...] = ()
+    orchestrator_roots: tuple[tuple[str, str], ...] = ()
 
 
 def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class _Run:
         self.by_module: dict[str, list[str]] = {}
         self.aliases: dict[str, str] = {}
         self.foreign: dict[str, set[str]] = {}
-        self.orchestrator_roots: dict[str, set[str]] = {}
+        self.orchestrator_roots: dict[str, set[tuple[str, str]]] = {}
 
     def prefilter(self, paths: list[str]) -> list[str]:
         markers = candidate_markers(self.config.orchestrator_decorators, self.config.orchestrators)
@@ -162,7 +162,7 @@ class _Run:
                     "activities:",
                     *foreign,
                     "registered:",
-                    *registered,
+                    *(f"{local}={api}" for local, api in registered),
                 )
                 cached = self.cache.get("results", key)
                 if cached is not None:
@@ -203,7 +203,7 @@ class _Run:
         """Ask modules whose functions other modules register as orchestrators to check them."""
         requested: set[str] = set()
         for result in list(self.results.values()):
-            for qualified in result.registers:
+            for qualified, api in result.registers:
                 path = self._module_path(qualified, result.path)
                 known = self.results.get(path) if path is not None else None
                 if known is not None and qualified not in known.defined:
@@ -214,8 +214,8 @@ class _Run:
                 module = self.files[path].module_name
                 local = qualified.removeprefix(module + ".")
                 wanted = self.orchestrator_roots.setdefault(path, set())
-                if local != qualified and local not in wanted:
-                    wanted.add(local)
+                if local != qualified and (local, api) not in wanted:
+                    wanted.add((local, api))
                     requested.add(path)
         return requested
 
