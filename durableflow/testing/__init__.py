@@ -1,9 +1,25 @@
 """Testing durable workflows: strict replay of recorded histories, and the harness's helpers.
 
 ``strict_replay`` checks that the current code reproduces a recorded history exactly,
-inputs included; see ``docs/testing.md``.
+inputs included; ``check_process_conditions`` replays histories with the wall clock moved,
+``random`` reseeded, in the same process again and in a fresh interpreter with another
+``PYTHONHASHSEED``. See ``docs/testing.md``.
 """
 
+from durableflow.testing.conditions import (
+    DEFAULT_CLOCK_SHIFTS,
+    DEFAULT_RANDOM_SEEDS,
+    Condition,
+    ConditionFailure,
+    ProcessConditionsError,
+    check_process_conditions,
+    import_app,
+    other_hash_seed,
+    replay_in_fresh_interpreters,
+    replay_in_this_process,
+    replay_with_clock_shifts,
+    replay_with_random_seeds,
+)
 from durableflow.testing.strict_replay import (
     ActionRecord,
     Divergence,
@@ -16,12 +32,24 @@ from durableflow.testing.strict_replay import (
 )
 
 __all__ = [
+    "DEFAULT_CLOCK_SHIFTS",
+    "DEFAULT_RANDOM_SEEDS",
     "ActionRecord",
+    "Condition",
+    "ConditionFailure",
     "Divergence",
     "ExecutionOutcome",
     "HistorySource",
+    "ProcessConditionsError",
     "check_actions",
     "check_output",
+    "check_process_conditions",
+    "import_app",
     "load_history",
+    "other_hash_seed",
+    "replay_in_fresh_interpreters",
+    "replay_in_this_process",
+    "replay_with_clock_shifts",
+    "replay_with_random_seeds",
     "strict_replay",
 ]
