@@ -92,9 +92,19 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
     p.set_defaults(func=cmd_run)
 
-    p = _cmd(sub, "replay", "Replay an exported history against APP's current code.")
-    p.add_argument("history_file", metavar="HISTORY.json")
+    p = _cmd(
+        sub,
+        "replay",
+        "Replay an exported history against APP's current code; with --store and no "
+        "HISTORY.json, replay every instance of the store that has not ended (deploy gate).",
+    )
+    p.add_argument("history_file", metavar="HISTORY.json", nargs="?")
     p.add_argument("--app", required=True, metavar="module:attribute")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --store: also fail on instances whose recorded inputs differ",
+    )
     p.set_defaults(func=cmd_replay, store=None)
 
 
@@ -264,6 +274,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """``durable replay HISTORY.json --app module:app``: exit 1 if replay diverges."""
     from durableflow.runtime.replay_check import replay_document
 
+    if args.history_file is None or args.store is not None:
+        return cmd_replay_store(args)
     path = Path(args.history_file)
     try:
         text = path.read_text()
@@ -273,3 +285,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     report = replay_document(load_app(args.app), doc)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def cmd_replay_store(args: argparse.Namespace) -> int:
+    """``durable replay --store URL --app module:app``: exit 1 if an in-flight instance
+    would break on the current code."""
+    from durableflow.testing.deploy_gate import check_deploy
+
+    if args.history_file is not None or args.store is None:
+        raise DurableflowError(
+            "durable replay takes either HISTORY.json (one exported history) or --store URL "
+            "(every instance of the store that has not ended), not both and not neither"
+        )
+    report = check_deploy(load_app(args.app), args.store, strict=args.strict)
+    for verdict in report.instances:
+        if verdict.breaks:
+            print(f"BREAKS  {verdict.summary()}")
+        elif verdict.verdict == "inputs-differ":
+            print(f"INPUTS  {verdict.summary()}")
+    total = len(report.instances)
+    broken = len(report.breaking)
+    print(f"{broken} of {total} in-flight instance(s) would break on {args.app}.")
+    return 1 if broken else 0

@@ -3,7 +3,7 @@
 ``strict_replay`` checks that the current code reproduces a recorded history exactly,
 inputs included; ``check_process_conditions`` replays histories with the wall clock moved,
 ``random`` reseeded, in the same process again and in a fresh interpreter with another
-``PYTHONHASHSEED``. See ``docs/testing.md``.
+``PYTHONHASHSEED``; ``check_deploy`` is the deploy gate. See ``docs/testing.md``.
 """
 
 from durableflow.testing.conditions import (
@@ -20,6 +20,7 @@ from durableflow.testing.conditions import (
     replay_with_clock_shifts,
     replay_with_random_seeds,
 )
+from durableflow.testing.deploy_gate import DeployReport, InstanceVerdict, check_deploy
 from durableflow.testing.strict_replay import (
     ActionRecord,
     Divergence,
@@ -37,11 +38,14 @@ __all__ = [
     "ActionRecord",
     "Condition",
     "ConditionFailure",
+    "DeployReport",
     "Divergence",
     "ExecutionOutcome",
     "HistorySource",
+    "InstanceVerdict",
     "ProcessConditionsError",
     "check_actions",
+    "check_deploy",
     "check_output",
     "check_process_conditions",
     "import_app",
