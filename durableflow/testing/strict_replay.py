@@ -97,6 +97,15 @@ class ActionRecord:
             return cls("sub_orchestration", event.name, event.input, event.instance_id)
         raise TypeError(f"{event.TYPE} does not record an action")
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "input": self.input,
+            "instance_id": self.instance_id,
+        }
+
     def same_as(self, other: ActionRecord) -> bool:
         """True when both are the same call: kind, name, JSON-identical input, child id."""
         return (
@@ -169,6 +178,22 @@ class Divergence:
 
     def message(self) -> str:
         """What happened, the likely cause and the fix, in the runtime's three-part style."""
+        why = (
+            " This happens when the orchestrator reads something that differs between runs "
+            "(the wall clock, random, set or dict order, module-level state, the "
+            "environment), directly or in a helper, or when its code changed after the "
+            "history was recorded."
+        )
+        fix = (
+            " Fix: compute inputs only from the orchestrator's input, task results, "
+            "ctx.current_utc_datetime and ctx.new_uuid() (run `durable-lint`), or deploy "
+            "the change under a new orchestrator name and let recorded instances finish on "
+            "the old code."
+        )
+        return self.what() + why + fix
+
+    def what(self) -> str:
+        """The first part of :meth:`message` alone: what differs, and where."""
         who = f"orchestration {self.name!r} (instance {self.instance_id!r})"
         if self.kind == "output":
             assert self.recorded_outcome is not None and self.new_outcome is not None
@@ -195,19 +220,48 @@ class Divergence:
                 f"sequence number {self.sequence_number}, but the current code instead "
                 f"calls {self.new.describe()}{_at(self.line)}."
             )
-        why = (
-            " This happens when the orchestrator reads something that differs between runs "
-            "(the wall clock, random, set or dict order, module-level state, the "
-            "environment), directly or in a helper, or when its code changed after the "
-            "history was recorded."
-        )
-        fix = (
-            " Fix: compute inputs only from the orchestrator's input, task results, "
-            "ctx.current_utc_datetime and ctx.new_uuid() (run `durable-lint`), or deploy "
-            "the change under a new orchestrator name and let recorded instances finish on "
-            "the old code."
-        )
-        return what + why + fix
+        return what
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form; :meth:`from_dict` reads it back."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "instance_id": self.instance_id,
+            "prefix_length": self.prefix_length,
+            "sequence_number": self.sequence_number,
+            "recorded": None if self.recorded is None else self.recorded.to_dict(),
+            "new": None if self.new is None else self.new.to_dict(),
+            "line": self.line,
+            "recorded_outcome": _outcome_dict(self.recorded_outcome),
+            "new_outcome": _outcome_dict(self.new_outcome),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Divergence:
+        """Rebuild a divergence from :meth:`to_dict` output.
+
+        Raises:
+            ValueError: ``data`` is not such a dict (names the missing or bad field).
+        """
+        try:
+            kind = data["kind"]
+            if kind not in ("action", "output"):
+                raise ValueError(f"kind must be 'action' or 'output', got {kind!r}")
+            return cls(
+                kind=kind,
+                name=str(data["name"]),
+                instance_id=str(data["instance_id"]),
+                prefix_length=int(data["prefix_length"]),
+                sequence_number=data["sequence_number"],
+                recorded=_record_of(data["recorded"]),
+                new=_record_of(data["new"]),
+                line=data["line"],
+                recorded_outcome=_outcome_of(data["recorded_outcome"]),
+                new_outcome=_outcome_of(data["new_outcome"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a serialized Divergence: {exc!r}") from None
 
 
 def load_history(source: HistorySource) -> HistoryDocument:
@@ -546,6 +600,28 @@ def _orchestrator(target: Target, name: str) -> tuple[Callable[..., Any], App | 
     if name in target.orchestrators:
         return target.orchestrators[name], target
     raise UnknownFunctionError("orchestrator", name, list(target.orchestrators))
+
+
+def _record_of(data: dict[str, Any] | None) -> ActionRecord | None:
+    if data is None:
+        return None
+    return ActionRecord(data["kind"], data["name"], data["input"], data["instance_id"])
+
+
+def _outcome_dict(outcome: ExecutionOutcome | None) -> dict[str, Any] | None:
+    if outcome is None:
+        return None
+    return {"status": outcome.status.value, "value": outcome.value}
+
+
+def _outcome_of(data: dict[str, Any] | None) -> ExecutionOutcome | None:
+    if data is None:
+        return None
+    try:
+        status = RuntimeStatus(data["status"])
+    except ValueError:
+        raise TypeError(f"unknown status {data['status']!r}") from None
+    return ExecutionOutcome(status, data["value"])
 
 
 def _at(line: str | None) -> str:
