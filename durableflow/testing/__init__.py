@@ -1,9 +1,12 @@
-"""Testing durable workflows: strict replay of recorded histories, and the harness's helpers.
+"""Testing orchestrators without a host: run them on a virtual clock, fuzz their histories.
 
-``strict_replay`` checks that the current code reproduces a recorded history exactly,
-inputs included; ``check_process_conditions`` replays histories with the wall clock moved,
-``random`` reseeded, in the same process again and in a fresh interpreter with another
-``PYTHONHASHSEED``; ``check_deploy`` is the deploy gate. See ``docs/testing.md``.
+``run_orchestration`` runs one instance to the end on the real worker and memory store with
+stubbed activities, scripted events and time skipping. ``strict_replay`` checks that the current
+code reproduces a recorded history exactly, inputs included; ``check_process_conditions``
+replays histories with the wall clock moved, ``random`` reseeded, in the same process again
+and in a fresh interpreter with another ``PYTHONHASHSEED``. The simulated world
+(:mod:`durableflow.testing.world`) drives the pure replay executor for fuzzing and for the
+compiler's equivalence check. ``check_deploy`` is the deploy gate. See ``docs/testing.md``.
 """
 
 from durableflow.testing.conditions import (
@@ -21,6 +24,7 @@ from durableflow.testing.conditions import (
     replay_with_random_seeds,
 )
 from durableflow.testing.deploy_gate import DeployReport, InstanceVerdict, check_deploy
+from durableflow.testing.run import OrchestrationRun, RaiseEvent, run_orchestration
 from durableflow.testing.strict_replay import (
     ActionRecord,
     Divergence,
@@ -31,11 +35,15 @@ from durableflow.testing.strict_replay import (
     load_history,
     strict_replay,
 )
+from durableflow.testing.stubs import ActivityCalls, sequence
+from durableflow.testing.world import T0
 
 __all__ = [
     "DEFAULT_CLOCK_SHIFTS",
     "DEFAULT_RANDOM_SEEDS",
+    "T0",
     "ActionRecord",
+    "ActivityCalls",
     "Condition",
     "ConditionFailure",
     "DeployReport",
@@ -43,7 +51,9 @@ __all__ = [
     "ExecutionOutcome",
     "HistorySource",
     "InstanceVerdict",
+    "OrchestrationRun",
     "ProcessConditionsError",
+    "RaiseEvent",
     "check_actions",
     "check_deploy",
     "check_output",
@@ -55,5 +65,7 @@ __all__ = [
     "replay_in_this_process",
     "replay_with_clock_shifts",
     "replay_with_random_seeds",
+    "run_orchestration",
+    "sequence",
     "strict_replay",
 ]
