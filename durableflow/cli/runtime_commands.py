@@ -144,10 +144,16 @@ def register(sub: Any) -> None:
         sub,
         "replay",
         "Replay a history against APP's current code: an exported HISTORY.json, or the "
-        "history of instance ID in the store.",
+        "history of instance ID in the store; with no argument, replay every instance of "
+        "the store that has not ended (deploy gate).",
     )
-    p.add_argument("history_file", metavar="HISTORY.json|ID")
+    p.add_argument("history_file", metavar="HISTORY.json|ID", nargs="?")
     p.add_argument("--app", required=True, metavar="module:attribute")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="deploy gate: also fail on instances whose recorded inputs differ",
+    )
     p.set_defaults(func=cmd_replay)
 
 
@@ -323,6 +329,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """
     from durableflow.runtime.replay_check import replay_document
 
+    if args.history_file is None:
+        return cmd_replay_store(args)
     app = load_app(args.app)
     report = replay_document(app, _history_document(args))
     print(report.summary())
@@ -347,3 +355,21 @@ def _history_document(args: argparse.Namespace) -> HistoryDocument:
         raise DurableflowError(
             f"{args.history_file!r} is neither a history file nor an instance in {url}"
         ) from None
+
+
+def cmd_replay_store(args: argparse.Namespace) -> int:
+    """``durable replay [--store URL] --app module:app``: exit 1 if an in-flight instance
+    would break on the current code."""
+    from durableflow.testing.deploy_gate import check_deploy
+
+    url = store_url(args)
+    report = check_deploy(load_app(args.app), url, strict=args.strict)
+    for verdict in report.instances:
+        if verdict.breaks:
+            print(f"BREAKS  {verdict.summary()}")
+        elif verdict.verdict == "inputs-differ":
+            print(f"INPUTS  {verdict.summary()}")
+    total = len(report.instances)
+    broken = len(report.breaking)
+    print(f"{broken} of {total} in-flight instance(s) would break on {args.app}.")
+    return 1 if broken else 0
