@@ -257,13 +257,23 @@ class Client:
         created_to: datetime | None = None,
         name_prefix: str | None = None,
         limit: int = 1000,
+        *,
+        instance_id_prefix: str | None = None,
+        after: tuple[datetime, str] | None = None,
+        show_input: bool = True,
     ) -> list[OrchestrationState]:
-        """Instances matching every given filter, newest first."""
+        """Instances matching every given filter, newest first.
+
+        Pages: pass the ``(created_at, instance_id)`` of the last state of one page as
+        ``after`` to get the next (see :class:`~durableflow.runtime.store.InstanceQuery`).
+        """
         statuses = None
         if status is not None:
             statuses = frozenset([status] if isinstance(status, RuntimeStatus) else status)
-        query = InstanceQuery(statuses, created_from, created_to, name_prefix, limit)
-        return [_state(r, True, None) for r in self.store.list_instances(query)]
+        query = InstanceQuery(
+            statuses, created_from, created_to, name_prefix, limit, instance_id_prefix, after
+        )
+        return [_state(r, show_input, None) for r in self.store.list_instances(query)]
 
     def get_history(self, instance_id: str) -> HistoryDocument:
         """The instance's history as a document (``.to_json()`` exports it for replay)."""
