@@ -48,7 +48,7 @@
   });
 
   function show(value) {
-    return value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
+    return value === undefined ? "" : JSON.stringify(value, null, 2);
   }
 
   function ago(iso) {
