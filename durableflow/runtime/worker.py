@@ -33,8 +33,9 @@ from typing import Any, Literal, overload
 from durableflow.core import history as h
 from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
-from durableflow.core.errors import StoreError, UnknownFunctionError
+from durableflow.core.errors import StoreError, StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime import instance_log
 from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
@@ -270,6 +271,8 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
                     [(item, commit) for item, commit, _, _ in decided], now=now
                 )
             )
+        except StoreLockedError:
+            raise  # the store is busy, not a step at fault: the whole batch is retried later
         except Exception as err:
             if len(decided) > 1:
                 log.warning(
@@ -285,10 +288,26 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
             if not _is_invalid_step(first):
                 raise first  # the store failed, not the step: retried after the poll interval
             return [self._commit_alone(decided, 0, now, first)]
-        applied = [self._commit_alone(decided, k, now) for k in range(len(decided))]
+        applied: list[bool | None] = []
+        for k, (item, commit, _, _) in enumerate(decided):
+            if isinstance(first, StoreLockedError):  # the store got busy: stop, retry later
+                self._release(item)
+                applied.append(None)
+                continue
+            try:
+                applied.append(self._commit_alone(decided, k, now))
+            except StoreLockedError as busy:
+                commit.leased.clear()
+                first = busy
+                self._release(item)
+                applied.append(None)
         if all(ok is None for ok in applied):
             raise first
         return applied
+
+    def _release(self, item: OrchestrationWorkItem) -> None:
+        self._sessions.evict(item.instance.instance_id)
+        self.store.abandon_orchestration(item)
 
     def _commit_alone(
         self, decided: list[_Decided], k: int, now: datetime, err: Exception | None = None
@@ -301,6 +320,8 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         if err is None:
             try:
                 return self.store.commit_orchestrations([(item, commit)], now=now)[0]
+            except StoreLockedError:
+                raise
             except Exception as exc:
                 commit.leased.clear()
                 err = exc
@@ -316,8 +337,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
                 return ok
         else:
             log.error("step of %s failed to commit (%s); releasing it", iid, err)
-        self._sessions.evict(iid)
-        self.store.abandon_orchestration(item)
+        self._release(item)
         return None
 
     def _decide(
@@ -413,6 +433,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
 
     def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
         """Tell whoever waits what a committed step of ``iid`` did."""
+        instance_log.step_committed(iid, commit)
         if self._on_end is not None and commit.status.is_terminal and commit.new_events:
             self._on_end([iid])
         if len(commit.activities) > len(commit.leased):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import durableflow as df
+from durableflow.core.errors import StoreLockedError
 from durableflow.core.ids import MAX_INSTANCE_ID_LENGTH, child_instance_id
 from durableflow.runtime.store import open_store
 from durableflow.runtime.store.base import OrchestrationCommit, OrchestrationWorkItem, Store
@@ -187,6 +188,35 @@ def test_a_refused_step_is_recorded_in_the_failed_instances_history(store: Store
     kinds = [e.TYPE for e in client.get_history(iid).events]
     assert kinds[-1] == "ExecutionFailed" and "ExecutionStarted" in kinds
     assert "TaskScheduled" not in kinds
+
+
+class BusyOnce:
+    """A real store whose first batch commit fails as a busy SQLite database would."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.busy = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def commit_orchestrations(
+        self, batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]], **kw: Any
+    ) -> list[bool]:
+        if self.busy:
+            self.busy = False
+            raise StoreLockedError("database is locked (busy for 5 s)")
+        return self.store.commit_orchestrations(batch, **kw)
+
+
+def test_a_busy_store_fails_no_instance_and_the_batch_runs_again(store: Store) -> None:
+    client = df.Client(store, app=app)
+    ids = [client.start_new(doubles, input=n) for n in range(3)]
+    worker = Worker(app, BusyOnce(store), activity_concurrency=0)  # type: ignore[arg-type]
+    with pytest.raises(StoreLockedError):
+        worker.run_orchestration_batch(32)
+    drain(worker)
+    assert [status(store, iid).output for iid in ids] == [0, 2, 4]
 
 
 # -- item: continue_as_new keeps events of its own step ---------------------------------
