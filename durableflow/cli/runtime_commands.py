@@ -32,6 +32,22 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="work-item lease; a killed worker's work is retried after this long",
     )
+    p.add_argument(
+        "--activity-timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail an activity attempt that runs this long without a heartbeat (default: "
+        "no limit; call_activity(..., timeout=) overrides it)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, let in-flight work finish for this long, then give it up "
+        "and release its leases (a second signal exits at once; default: 10)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = _cmd(sub, "start", "Start an instance of orchestrator NAME; prints its instance id.")
@@ -98,6 +114,25 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_replay, store=None)
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give 0 or more seconds")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds greater than zero."""
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is no time at all; give more than 0 seconds")
+    return value
+
+
 def _cmd(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
     p.add_argument(
@@ -151,11 +186,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         open_store(args.store),
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
+        activity_timeout=args.activity_timeout,
     )
     worker.run_forever(
         on_ready=lambda: print(
             f"durable worker {worker.owner} running {args.app} on {args.store}", flush=True
-        )
+        ),
+        drain_timeout=args.drain_timeout,
     )
     return 0
 

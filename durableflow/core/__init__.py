@@ -3,6 +3,7 @@
 from durableflow.core.actions import Action, CreateTimer, ScheduleActivity, StartSubOrchestration
 from durableflow.core.app import App
 from durableflow.core.errors import (
+    ActivityTimeoutError,
     DurableflowError,
     EventTimeoutError,
     HistoryFormatError,
@@ -28,6 +29,7 @@ from durableflow.core.status import RuntimeStatus
 
 __all__ = [
     "Action",
+    "ActivityTimeoutError",
     "App",
     "CreateTimer",
     "DurableflowError",

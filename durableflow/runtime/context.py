@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from durableflow.core import payload
-from durableflow.core.actions import CreateTimer, ScheduleActivity, StartSubOrchestration
+from durableflow.core.actions import (
+    CreateTimer,
+    ScheduleActivity,
+    StartSubOrchestration,
+    activity_timeout,
+)
 from durableflow.core.errors import InvalidInstanceIdError
 from durableflow.core.ids import child_instance_id, validate_instance_id
 from durableflow.core.retry import RetryPolicy
@@ -123,12 +128,22 @@ class OrchestrationContext:
         name_or_fn: str | Callable[..., Any],
         input: Any = None,
         retry: RetryPolicy | None = None,
+        timeout: timedelta | float | None = None,
     ) -> Task:
-        """Schedule an activity (by registered name or by function)."""
+        """Schedule an activity (by registered name or by function).
+
+        ``timeout`` (a ``timedelta`` or seconds) fails an attempt that runs that long
+        without finishing or calling ``durableflow.heartbeat()``, with
+        ``ActivityTimeoutError``; ``retry`` then retries it like any other failure. Each
+        attempt gets the full timeout. ``None``: the worker's ``activity_timeout``.
+        """
         name = self._r.resolve_activity_name(name_or_fn)
         value = payload.normalize(input, f"input of activity {name!r}")
+        limit = activity_timeout(timeout, f"timeout of activity {name!r}")
         return self._with_retry(
-            lambda: self._r.schedule(lambda seq: ScheduleActivity(seq, name, value), self._where()),
+            lambda: self._r.schedule(
+                lambda seq: ScheduleActivity(seq, name, value, limit), self._where()
+            ),
             retry,
         )
 

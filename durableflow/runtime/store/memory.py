@@ -205,9 +205,10 @@ class MemoryStore:
             inst.history.extend(codec.decode_event(e) for e in p.events)
             lease_to = commit.lease_activities_to
             k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
-            for n, (task_id, name, input_json) in enumerate(p.activities):
+            for n, (task_id, name, input_json, timeout_us) in enumerate(p.activities):
                 wid = d.next_id()
                 act = mdata.Activity(wid, iid, inst.execution_id, task_id, name, input_json, now)
+                act.timeout = codec.opt_duration(timeout_us)
                 d.activities[wid] = act
                 if lease_to is not None and n < k:
                     act.lease_owner, act.lease_expires = lease_to[0], codec.utc(lease_to[1])
@@ -223,6 +224,7 @@ class MemoryStore:
                             attempt=1,
                             lease_owner=lease_to[0],
                             lease_expires=act.lease_expires,
+                            timeout=act.timeout,
                         )
                     )
             for new, input_json, started in p.new_instances:
@@ -349,6 +351,7 @@ class MemoryStore:
                         attempt=act.attempt,
                         lease_owner=owner,
                         lease_expires=act.lease_expires,
+                        timeout=act.timeout,
                     )
             return None
 
@@ -446,6 +449,19 @@ class MemoryStore:
                 return False
             act.lease_expires = until
             return True
+
+    def release_leases(self, owner: str) -> int:
+        """Release every instance and activity lease ``owner`` holds; how many."""
+        d = self._d()
+        released = 0
+        with d.lock:
+            rows: list[mdata.Instance | mdata.Activity] = [*d.instances.values()]
+            rows += d.activities.values()
+            for row in rows:
+                if row.lease_owner == owner and row.lease_expires is not None:
+                    row.lease_owner, row.lease_expires = None, None
+                    released += 1
+        return released
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued
