@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="durable-lint",
         description="Find replay-unsafe code in durable orchestrators (durableflow, Azure "
-        "Durable Functions, durabletask).",
+        "Durable Functions, durabletask, dapr).",
     )
     parser.add_argument("paths", nargs="*", default=["."], help="files or directories")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="orchestrators",
         metavar="MODULE:FUNC",
-        help="function to treat as an orchestrator (repeatable)",
+        help="function to treat as an orchestrator (repeatable); nested ones as outer.inner",
     )
     parser.add_argument(
         "--allowed-helper",

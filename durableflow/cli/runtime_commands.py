@@ -46,6 +46,22 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="work-item lease; a killed worker's work is retried after this long",
     )
+    p.add_argument(
+        "--activity-timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail an activity attempt that runs this long without a heartbeat (default: "
+        "no limit; call_activity(..., timeout=) overrides it)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, let in-flight work finish for this long, then give it up "
+        "and release its leases (a second signal exits at once; default: 10)",
+    )
     p.set_defaults(func=cmd_worker, log_level_base="INFO")
 
     p = _cmd(sub, "start", "Start an instance of orchestrator NAME; prints its instance id.")
@@ -134,11 +150,36 @@ def register(sub: Any) -> None:
         sub,
         "replay",
         "Replay a history against APP's current code: an exported HISTORY.json, or the "
-        "history of instance ID in the store.",
+        "history of instance ID in the store; with no argument, replay every instance of "
+        "the store that has not ended (deploy gate).",
     )
-    p.add_argument("history_file", metavar="HISTORY.json|ID")
+    p.add_argument("history_file", metavar="HISTORY.json|ID", nargs="?")
     p.add_argument("--app", required=True, metavar="module:attribute")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="deploy gate: also fail on instances whose recorded inputs differ",
+    )
     p.set_defaults(func=cmd_replay)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give 0 or more seconds")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds greater than zero."""
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is no time at all; give more than 0 seconds")
+    return value
 
 
 def _cmd(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
@@ -166,11 +207,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         open_store(url),
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
+        activity_timeout=args.activity_timeout,
     )
     worker.run_forever(
         on_ready=lambda: print(
             f"durable worker {worker.owner} running {args.app} on {url}", flush=True
-        )
+        ),
+        drain_timeout=args.drain_timeout,
     )
     return 0
 
@@ -304,6 +347,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """
     from durableflow.runtime.replay_check import replay_document
 
+    if args.history_file is None:
+        return cmd_replay_store(args)
     app = load_app(args.app)
     report = replay_document(app, _history_document(args))
     print(report.summary())
@@ -328,3 +373,21 @@ def _history_document(args: argparse.Namespace) -> HistoryDocument:
         raise DurableflowError(
             f"{args.history_file!r} is neither a history file nor an instance in {url}"
         ) from None
+
+
+def cmd_replay_store(args: argparse.Namespace) -> int:
+    """``durable replay [--store URL] --app module:app``: exit 1 if an in-flight instance
+    would break on the current code."""
+    from durableflow.testing.deploy_gate import check_deploy
+
+    url = store_url(args)
+    report = check_deploy(load_app(args.app), url, strict=args.strict)
+    for verdict in report.instances:
+        if verdict.breaks:
+            print(f"BREAKS  {verdict.summary()}")
+        elif verdict.verdict == "inputs-differ":
+            print(f"INPUTS  {verdict.summary()}")
+    total = len(report.instances)
+    broken = len(report.breaking)
+    print(f"{broken} of {total} in-flight instance(s) would break on {args.app}.")
+    return 1 if broken else 0

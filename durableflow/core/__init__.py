@@ -3,6 +3,7 @@
 from durableflow.core.actions import Action, CreateTimer, ScheduleActivity, StartSubOrchestration
 from durableflow.core.app import App
 from durableflow.core.errors import (
+    ActivityTimeoutError,
     DurableflowError,
     EventTimeoutError,
     HistoryFormatError,
@@ -17,6 +18,7 @@ from durableflow.core.errors import (
     StoreLockedError,
     StoreNotFoundError,
     SubOrchestrationFailedError,
+    TaskCancelledError,
     TaskFailedError,
     TimerCancelledError,
     UnknownFunctionError,
@@ -28,6 +30,7 @@ from durableflow.core.status import RuntimeStatus
 
 __all__ = [
     "Action",
+    "ActivityTimeoutError",
     "App",
     "CreateTimer",
     "DurableflowError",
@@ -51,6 +54,7 @@ __all__ = [
     "StoreLockedError",
     "StoreNotFoundError",
     "SubOrchestrationFailedError",
+    "TaskCancelledError",
     "TaskFailedError",
     "TimerCancelledError",
     "UnknownFunctionError",

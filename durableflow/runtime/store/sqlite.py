@@ -447,6 +447,12 @@ class SqliteStore:
             cur = c.execute(sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
             return cur.rowcount == 1
 
+    def release_leases(self, owner: str) -> int:
+        """Release every instance and activity lease ``owner`` holds; how many."""
+        with self._write(durable=False) as c:
+            released = c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).rowcount
+            return released + c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).rowcount
+
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued
         message or activity, or its lease expiry while it is leased."""
