@@ -383,3 +383,16 @@ def test_wait_that_times_out_exits_1_and_says_the_instance_goes_on(
     run(capsys, "start", "waits", "--id", "w3", "--store", url)
     code, _, err = run(capsys, "wait", "w3", "--timeout", "0.05", "--store", url)
     assert code == 1 and "still PENDING" in err and "keeps running" in err
+
+
+def test_log_lines_go_to_stderr_as_it_is_when_they_are_logged(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import logging
+
+    main(["list", "--store", url])
+    later = io.StringIO()
+    monkeypatch.setattr("sys.stderr", later)
+    logging.getLogger("durableflow.instance").error("logged after the run")
+    assert "logged after the run" in later.getvalue()
