@@ -60,7 +60,7 @@ _DEFAULT_EXAMPLES = 100
 
 # Fixed-size: hypothesis draws a variable-size binary a few bytes long, too few for a run.
 # The first half drives the run, the second its injections.
-_ENTROPY = st.binary(min_size=512, max_size=512)
+_ENTROPY = st.binary(min_size=256, max_size=256)
 
 PREFIX_SAMPLE = 8
 """Replay every prefix (O(n^2)) on one example in this many; the O(n) replay on others."""
@@ -83,7 +83,9 @@ class FuzzFailure(AssertionError):
 
 @dataclass
 class FuzzResult:
-    """A clean fuzz run: how many examples, how long, which properties."""
+    """A clean fuzz run: how many examples, how long they took (``seconds``), which
+    properties, and how long the once-per-run checks took after them (``after_seconds``:
+    the real store, the process conditions)."""
 
     name: str
     examples: int
@@ -91,6 +93,7 @@ class FuzzResult:
     properties: tuple[str, ...]
     graph_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    after_seconds: float = 0.0
 
 
 @dataclass
@@ -275,6 +278,7 @@ def replay_fuzz(
     on_example: Callable[[], None] | None = None,
     conditions: bool = True,
     app_ref: str | None = None,
+    store_check: bool = True,
 ) -> FuzzResult:
     """Fuzz orchestrator ``name`` of ``app``; raise :class:`FuzzFailure` on the first
     broken property, after shrinking it to a minimal run.
@@ -301,6 +305,9 @@ def replay_fuzz(
             reseeded, same process again, another ``PYTHONHASHSEED`` in one subprocess).
         app_ref: ``module:attribute`` of ``app`` for that subprocess (default: found
             from the orchestrator's module; (b) is skipped when it cannot be).
+        store_check: once the examples pass, also run crash equivalence on the real worker
+            and store (:func:`~durableflow.testing.properties.check_store_crash_resume`),
+            every activity stubbed with the simplest value of its pool.
 
     Raises:
         FuzzFailure: with the report (also saved as JSON for ``durable replay``).
@@ -357,8 +364,17 @@ def replay_fuzz(
             )
         report.save(Path(save_to) if save_to is not None else Path(".durable-fuzz"))
         raise FuzzFailure(report) from None
+    examples_seconds = time.perf_counter() - began
     checked = [p for p in props.PROPERTIES if p != "process-conditions"]
     notes: list[str] = []
+    if store_check:
+        values = [v for v, _ in kept.values()] if isinstance(input, SearchStrategy) else [input]
+        stored = _check_store(app, target, values[0]) if values else None
+        if stored is not None:
+            stored.settings = {"max_steps": max_steps, "events": [], "store": True}
+            stored.app_ref = app_ref or _app_ref(app, target.fn)
+            stored.save(Path(save_to) if save_to is not None else Path(".durable-fuzz"))
+            raise FuzzFailure(stored)
     ref = app_ref or _app_ref(app, target.fn)
     if conditions and ref is None:
         notes.append("process conditions not checked: the app has no module:attribute name")
@@ -373,11 +389,26 @@ def replay_fuzz(
     return FuzzResult(
         name,
         ran["n"],
-        time.perf_counter() - began,
+        examples_seconds,
         tuple(checked),
         graph_checked=target.graph_fn is not None,
         notes=notes,
+        after_seconds=time.perf_counter() - began - examples_seconds,
     )
+
+
+def _check_store(app: App, target: _Target, value: Any) -> FuzzReport | None:
+    """Crash equivalence on the real worker and store, activities stubbed with the
+    simplest value of each pool (the timeline shown is the same run in the world)."""
+    fixed = {a: pool[0] for a, pool in target.pools.items()} | target.stubs
+    violation = props.check_store_crash_resume(app, target.name, value, activities=fixed)
+    if violation is None:
+        return None
+    source = ByteSource(b"", target.pools, target.stubs, target.event_pool)
+    run = simulate(target.fn, value, source, **target.sim_args())
+    report = FuzzReport(target.name, violation, run, run, value)
+    report.notes.append("found on the real worker and store; the timeline is the same run")
+    return report
 
 
 CONDITION_HISTORIES = 12
@@ -478,6 +509,9 @@ def recheck_document(
         return props.check_bounded(clean, max_steps)
     if prop == "nothing-left-open":
         return props.check_nothing_left_open(clean)
+    if prop == "crash-equivalence" and config.get("store"):
+        report = _check_store(app, target, value)
+        return report.violation if report is not None else None
     if prop == "crash-equivalence":
         injections = Tape([], flags=decode_tape(fuzz.get("injections", [])))
         return props.check_crash_equivalence(target.fn, value, clean, injections, **args)[0]
