@@ -8,7 +8,7 @@ code reproduces a recorded history exactly, inputs included; ``check_process_con
 replays histories with the wall clock moved, ``random`` reseeded, in the same process again
 and in a fresh interpreter with another ``PYTHONHASHSEED``. The simulated world
 (:mod:`durableflow.testing.world`) drives the pure replay executor for fuzzing and for the
-compiler's equivalence check. See ``docs/testing.md``.
+compiler's equivalence check. ``check_deploy`` is the deploy gate. See ``docs/testing.md``.
 """
 
 from durableflow.testing.conditions import (
@@ -25,6 +25,7 @@ from durableflow.testing.conditions import (
     replay_with_clock_shifts,
     replay_with_random_seeds,
 )
+from durableflow.testing.deploy_gate import DeployReport, InstanceVerdict, check_deploy
 from durableflow.testing.fuzz import FuzzFailure, FuzzResult, recheck_document, replay_fuzz
 from durableflow.testing.properties import (
     PROPERTIES,
@@ -60,12 +61,14 @@ __all__ = [
     "ActivityCalls",
     "Condition",
     "ConditionFailure",
+    "DeployReport",
     "Divergence",
     "ExecutionOutcome",
     "FuzzFailure",
     "FuzzReport",
     "FuzzResult",
     "HistorySource",
+    "InstanceVerdict",
     "OrchestrationRun",
     "ProcessConditionsError",
     "RaiseEvent",
@@ -74,6 +77,7 @@ __all__ = [
     "check_actions",
     "check_bounded",
     "check_crash_equivalence",
+    "check_deploy",
     "check_graph_equivalence",
     "check_nothing_left_open",
     "check_output",

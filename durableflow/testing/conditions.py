@@ -13,7 +13,7 @@ with :func:`~durableflow.testing.strict_replay.strict_replay` under each conditi
   is moved too);
 * with ``random`` reseeded;
 * in a fresh interpreter with another ``PYTHONHASHSEED``: one subprocess for all the
-  histories, running :func:`main` (``IN.json`` to ``OUT.json``).
+  histories (:mod:`durableflow.testing.subprocess_replay`).
 
 Each condition is also a function of its own. A divergence is attributed to the most
 specific condition that explains it (see :func:`check_process_conditions`).
@@ -21,27 +21,27 @@ specific condition that explains it (see :func:`check_process_conditions`).
 
 from __future__ import annotations
 
-import importlib
-import json
-import os
 import random
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from durableflow.core.app import App
-from durableflow.core.errors import DurableflowError
 from durableflow.core.history import HistoryDocument
 from durableflow.testing.strict_replay import (
     Divergence,
     HistorySource,
     load_history,
     strict_replay,
+)
+from durableflow.testing.subprocess_replay import (
+    ProcessConditionsError,
+    import_app,
+    other_hash_seed,
+    start_replays,
 )
 
 __all__ = [
@@ -168,41 +168,6 @@ class ConditionFailure:
         )
 
 
-class ProcessConditionsError(DurableflowError):
-    """The conditions could not be checked (the app does not import, a subprocess died)."""
-
-
-def import_app(ref: str) -> App:
-    """Import ``module:attribute`` and return the :class:`~durableflow.core.app.App`.
-
-    Raises:
-        ProcessConditionsError: the reference is malformed, the module does not import or
-            the attribute is not an App.
-    """
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise ProcessConditionsError(
-            f"app reference {ref!r} is not of the form module:attribute; pass e.g. "
-            "'myproject.workflows:app'"
-        )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ProcessConditionsError(
-            f"cannot import {module_name!r} ({exc}); run from the directory that contains "
-            "it or put it on PYTHONPATH"
-        ) from None
-    app = getattr(module, attr, None)
-    if not isinstance(app, App):
-        raise ProcessConditionsError(
-            f"{ref!r} is {type(app).__name__}, not a durableflow App; name the module "
-            "attribute that holds `App()`"
-        )
-    return app
-
-
 def replay_in_this_process(
     app: App, histories: Sequence[HistorySource], *, every_prefix: bool = False
 ) -> list[ConditionFailure]:
@@ -301,15 +266,6 @@ def replay_with_random_seeds(
     return out
 
 
-def other_hash_seed() -> int:
-    """A ``PYTHONHASHSEED`` unlike this process's: its own plus one if it has a fixed
-    one, else 1 (a randomized process's seed is almost surely not 1)."""
-    current = os.environ.get("PYTHONHASHSEED", "random")
-    if current.isdigit():
-        return (int(current) + 1) % 4_294_967_296
-    return 1
-
-
 def replay_in_fresh_interpreters(
     app_ref: str,
     name: str,
@@ -343,7 +299,9 @@ def replay_in_fresh_interpreters(
     docs = _docs_of(name, histories)
     seeds = list(hash_seeds) if hash_seeds is not None else [other_hash_seed()]
     with tempfile.TemporaryDirectory(prefix="durableflow-conditions-") as tmp:
-        running = [_spawn(app_ref, name, docs, seed, every_prefix, Path(tmp)) for seed in seeds]
+        running = [
+            start_replays(app_ref, name, docs, seed, every_prefix, Path(tmp)) for seed in seeds
+        ]
         out: list[ConditionFailure] = []
         for seed, wait in zip(seeds, running, strict=True):
             out += _failures(Condition("hash-seed", seed), wait(timeout))
@@ -403,7 +361,7 @@ def check_process_conditions(
     if not fresh_interpreter:
         seeds = []
     with tempfile.TemporaryDirectory(prefix="durableflow-conditions-") as tmp:
-        running = [_spawn(app_ref, name, docs, s, every_prefix, Path(tmp)) for s in seeds]
+        running = [start_replays(app_ref, name, docs, s, every_prefix, Path(tmp)) for s in seeds]
         same = _replay_all(app, docs, every_prefix)
         random_failures = replay_with_random_seeds(
             app, docs, random_seeds, every_prefix=every_prefix, require_seed_determined=True
@@ -474,97 +432,9 @@ def _remap(failures: list[ConditionFailure], indexes: Sequence[int]) -> list[Con
     ]
 
 
-def _spawn(
-    app_ref: str,
-    name: str,
-    docs: Sequence[HistoryDocument],
-    seed: int,
-    every_prefix: bool,
-    tmp: Path,
-) -> Callable[[float], list[Divergence | None]]:
-    """Start one subprocess; return a function that waits for its divergences."""
-    source = tmp / f"histories-{seed}.json"
-    target = tmp / f"divergences-{seed}.json"
-    source.write_text(
-        json.dumps(
-            {
-                "app": app_ref,
-                "name": name,
-                "every_prefix": every_prefix,
-                "histories": [json.loads(doc.to_json()) for doc in docs],
-            }
-        ),
-        encoding="utf-8",
-    )
-    env = dict(os.environ)
-    env["PYTHONHASHSEED"] = str(seed)
-    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) if p else os.getcwd() for p in sys.path)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(source), str(target)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-    def wait(timeout: float) -> list[Divergence | None]:
-        try:
-            _, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise ProcessConditionsError(
-                f"the replay in a fresh interpreter (PYTHONHASHSEED={seed}) did not finish "
-                f"within {timeout:g}s; an orchestrator may loop forever on replay, or raise "
-                "the timeout"
-            ) from None
-        if proc.returncode != 0 or not target.exists():
-            raise ProcessConditionsError(
-                f"the replay in a fresh interpreter (PYTHONHASHSEED={seed}) failed with exit "
-                f"code {proc.returncode}: {err.strip()[-2000:]}"
-            )
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return [None if d is None else Divergence.from_dict(d) for d in data["divergences"]]
-
-    return wait
-
-
-# Not ``-m``: this module is already imported by the package, and runpy would run it twice.
-_CHILD = "import sys; from durableflow.testing.conditions import main; sys.exit(main())"
-
-
 def _shift_text(seconds: float) -> str:
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
     if seconds >= 3600 and seconds % 3600 == 0:
         return f"{sign}{seconds / 3600:g}h"
     return f"{sign}{seconds:g}s"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The subprocess: ``python -m durableflow.testing.conditions IN.json OUT.json``.
-
-    Reads the app reference, the orchestrator name and the histories from ``IN.json``,
-    replays each with strict replay and writes ``{"divergences": [...]}`` to ``OUT.json``
-    (``null`` for a history that replays). Exit 0 when it could replay them all, whatever
-    it found; 2 with the reason on stderr when it could not.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: python -m durableflow.testing.conditions IN.json OUT.json", file=sys.stderr)
-        return 2
-    try:
-        job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-        app = import_app(job["app"])
-        docs = [HistoryDocument.from_json(json.dumps(d)) for d in job["histories"]]
-        found = _replay_all(app, docs, bool(job.get("every_prefix", False)))
-    except (OSError, KeyError, ValueError, DurableflowError) as exc:
-        print(f"durableflow.testing.conditions: {exc}", file=sys.stderr)
-        return 2
-    result = {"divergences": [None if d is None else d.to_dict() for d in found]}
-    Path(args[1]).write_text(json.dumps(result), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from durableflow.core import history as h
-from durableflow.core.actions import Action, CreateTimer, ScheduleActivity
+from durableflow.core.actions import Action
 from durableflow.core.app import App
 from durableflow.core.errors import HistoryFormatError, UnknownFunctionError
 from durableflow.core.history import HistoryDocument, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.executor import Replayer, StepResult
 from durableflow.runtime.tasks import ScheduledTask
+from durableflow.testing.divergence import ActionRecord, Divergence, ExecutionOutcome, same_json
 
 __all__ = [
     "ActionRecord",
@@ -41,6 +42,7 @@ __all__ = [
     "check_actions",
     "check_output",
     "load_history",
+    "same_json",
     "strict_replay",
 ]
 
@@ -51,217 +53,7 @@ Target = App | Callable[..., Any]
 
 _ACTION_EVENTS = (h.TaskScheduled, h.TimerCreated, h.SubOrchestrationInstanceCreated)
 _OUTCOME_EVENTS = (h.ExecutionCompleted, h.ExecutionFailed, h.ContinuedAsNew)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRecord:
-    """One durable action as strict replay compares it.
-
-    Attributes:
-        kind: ``"activity"``, ``"timer"`` or ``"sub_orchestration"``.
-        name: the activity or orchestrator name (``None`` for timers).
-        input: the JSON input; a timer's is its due time in ISO 8601.
-        instance_id: a sub-orchestration's child instance id.
-    """
-
-    kind: str
-    name: str | None
-    input: Any
-    instance_id: str | None = None
-
-    def describe(self) -> str:
-        """The call as text: ``call_activity('charge', input=[1, 2])``."""
-        if self.kind == "timer":
-            return f"create_timer({self.input})"
-        call = "call_activity" if self.kind == "activity" else "call_sub_orchestrator"
-        child = f", instance_id={self.instance_id!r}" if self.instance_id is not None else ""
-        return f"{call}({self.name!r}, input={self.input!r}{child})"
-
-    @classmethod
-    def of_action(cls, action: Action) -> ActionRecord:
-        """The record of an action the code created."""
-        if isinstance(action, ScheduleActivity):
-            return cls("activity", action.name, action.input)
-        if isinstance(action, CreateTimer):
-            return cls("timer", None, action.fire_at.isoformat())
-        return cls("sub_orchestration", action.name, action.input, action.instance_id)
-
-    @classmethod
-    def of_event(cls, event: HistoryEvent) -> ActionRecord:
-        """The record of a TaskScheduled, TimerCreated or SubOrchestrationInstanceCreated."""
-        if isinstance(event, h.TaskScheduled):
-            return cls("activity", event.name, event.input)
-        if isinstance(event, h.TimerCreated):
-            return cls("timer", None, event.fire_at.isoformat())
-        if isinstance(event, h.SubOrchestrationInstanceCreated):
-            return cls("sub_orchestration", event.name, event.input, event.instance_id)
-        raise TypeError(f"{event.TYPE} does not record an action")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "input": self.input,
-            "instance_id": self.instance_id,
-        }
-
-    def same_as(self, other: ActionRecord) -> bool:
-        """True when both are the same call: kind, name, JSON-identical input, child id."""
-        return (
-            self.kind == other.kind
-            and self.name == other.name
-            and self.instance_id == other.instance_id
-            and same_json(self.input, other.input)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionOutcome:
-    """How an execution ended, or that it had not yet.
-
-    Attributes:
-        status: RUNNING or SUSPENDED for a history that has not ended, else terminal.
-        value: the output (COMPLETED), ``"ErrorType: message"`` (FAILED), the new input
-            (CONTINUED_AS_NEW) or the reason (TERMINATED); ``None`` otherwise.
-    """
-
-    status: RuntimeStatus
-    value: Any = None
-
-    def describe(self) -> str:
-        """``completed with 3``, ``failed with ValueError: boom``, ``still running``."""
-        status = self.status
-        if status is RuntimeStatus.RUNNING or status is RuntimeStatus.SUSPENDED:
-            return f"still {status.value.lower()}"
-        if status is RuntimeStatus.FAILED:
-            return f"failed with {self.value}"
-        if status is RuntimeStatus.CONTINUED_AS_NEW:
-            return f"continued as new with {self.value!r}"
-        return f"{status.value.lower()} with {self.value!r}"
-
-    def same_as(self, other: ExecutionOutcome) -> bool:
-        """True for the same status and a JSON-identical value."""
-        return self.status is other.status and same_json(self.value, other.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Divergence:
-    """The first place where the current code does not reproduce a recorded history.
-
-    Attributes:
-        kind: ``"action"`` (an action differs, is missing or is extra) or ``"output"``
-            (every action matched but the execution ends differently).
-        name: the orchestration name.
-        instance_id: the recorded instance.
-        prefix_length: how many history events had been fed to the replay when the
-            divergence showed (the step's own input events included).
-        sequence_number: the task's sequence number (``None`` for an output divergence).
-        recorded: the action the history recorded there (``None``: the code creates an
-            action the history never had).
-        new: the action the current code creates there (``None``: it creates none).
-        line: ``file:line`` where the current code creates ``new``, when known.
-        recorded_outcome: how the history ended (output divergences).
-        new_outcome: how the replay ended (output divergences).
-    """
-
-    kind: Literal["action", "output"]
-    name: str
-    instance_id: str
-    prefix_length: int
-    sequence_number: int | None = None
-    recorded: ActionRecord | None = None
-    new: ActionRecord | None = None
-    line: str | None = None
-    recorded_outcome: ExecutionOutcome | None = None
-    new_outcome: ExecutionOutcome | None = None
-
-    def message(self) -> str:
-        """What happened, the likely cause and the fix, in the runtime's three-part style."""
-        why = (
-            " This happens when the orchestrator reads something that differs between runs "
-            "(the wall clock, random, set or dict order, module-level state, the "
-            "environment), directly or in a helper, or when its code changed after the "
-            "history was recorded."
-        )
-        fix = (
-            " Fix: compute inputs only from the orchestrator's input, task results, "
-            "ctx.current_utc_datetime and ctx.new_uuid() (run `durable-lint`), or deploy "
-            "the change under a new orchestrator name and let recorded instances finish on "
-            "the old code."
-        )
-        return self.what() + why + fix
-
-    def what(self) -> str:
-        """The first part of :meth:`message` alone: what differs, and where."""
-        who = f"orchestration {self.name!r} (instance {self.instance_id!r})"
-        if self.kind == "output":
-            assert self.recorded_outcome is not None and self.new_outcome is not None
-            what = (
-                f"The recorded history of {who} {self.recorded_outcome.describe()}, but "
-                f"replaying it with the current code {self.new_outcome.describe()}."
-            )
-        elif self.recorded is None:
-            assert self.new is not None
-            what = (
-                f"Replaying the first {self.prefix_length} events of {who}, the current code "
-                f"creates {self.new.describe()} with sequence number {self.sequence_number}"
-                f"{_at(self.line)}, which the history never recorded."
-            )
-        elif self.new is None:
-            what = (
-                f"A previous execution of {who} called {self.recorded.describe()} with "
-                f"sequence number {self.sequence_number}, but replaying the first "
-                f"{self.prefix_length} events the current code creates no task there."
-            )
-        else:
-            what = (
-                f"A previous execution of {who} called {self.recorded.describe()} with "
-                f"sequence number {self.sequence_number}, but the current code instead "
-                f"calls {self.new.describe()}{_at(self.line)}."
-            )
-        return what
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form; :meth:`from_dict` reads it back."""
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "instance_id": self.instance_id,
-            "prefix_length": self.prefix_length,
-            "sequence_number": self.sequence_number,
-            "recorded": None if self.recorded is None else self.recorded.to_dict(),
-            "new": None if self.new is None else self.new.to_dict(),
-            "line": self.line,
-            "recorded_outcome": _outcome_dict(self.recorded_outcome),
-            "new_outcome": _outcome_dict(self.new_outcome),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Divergence:
-        """Rebuild a divergence from :meth:`to_dict` output.
-
-        Raises:
-            ValueError: ``data`` is not such a dict (names the missing or bad field).
-        """
-        try:
-            kind = data["kind"]
-            if kind not in ("action", "output"):
-                raise ValueError(f"kind must be 'action' or 'output', got {kind!r}")
-            return cls(
-                kind=kind,
-                name=str(data["name"]),
-                instance_id=str(data["instance_id"]),
-                prefix_length=int(data["prefix_length"]),
-                sequence_number=data["sequence_number"],
-                recorded=_record_of(data["recorded"]),
-                new=_record_of(data["new"]),
-                line=data["line"],
-                recorded_outcome=_outcome_of(data["recorded_outcome"]),
-                new_outcome=_outcome_of(data["new_outcome"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"not a serialized Divergence: {exc!r}") from None
+_ENDING_EVENTS = (*_OUTCOME_EVENTS, h.ExecutionTerminated)
 
 
 def load_history(source: HistorySource) -> HistoryDocument:
@@ -300,7 +92,11 @@ def load_history(source: HistorySource) -> HistoryDocument:
 
 
 def check_actions(
-    target: Target, history: HistorySource, *, every_prefix: bool = True
+    target: Target,
+    history: HistorySource,
+    *,
+    every_prefix: bool = True,
+    compare_inputs: bool = True,
 ) -> Divergence | None:
     """Replay every prefix of ``history``; the first action that differs, or ``None``.
 
@@ -325,19 +121,24 @@ def check_actions(
         history: the recorded history (see :data:`HistorySource`).
         every_prefix: replay each prefix with a fresh replayer (the default), or take the
             O(n) route described above.
+        compare_inputs: ``False`` compares kinds and names only, as the runtime does: a
+            divergence then means the runtime itself would fail the instance.
 
     Raises:
         UnknownFunctionError: ``target`` is an app without the history's orchestrator.
         HistoryFormatError: ``history`` is not a valid history.
     """
     doc = load_history(history)
-    for run in _prefix_runs(target, doc, "every" if every_prefix else "session"):
+    how: _How = "every" if every_prefix else "session"
+    for run in _prefix_runs(target, doc, how, compare_inputs):
         if run.divergence is not None:
             return run.divergence
     return None
 
 
-def check_output(target: Target, history: HistorySource) -> Divergence | None:
+def check_output(
+    target: Target, history: HistorySource, *, compare_values: bool = True
+) -> Divergence | None:
     """Replay the whole of ``history``; an ``"output"`` divergence if it ends differently.
 
     The last step runs live, as in the runtime. A history that has not ended must replay to
@@ -348,18 +149,23 @@ def check_output(target: Target, history: HistorySource) -> Divergence | None:
     Args:
         target: the app that registers the orchestrator, or the orchestrator itself.
         history: the recorded history (see :data:`HistorySource`).
+        compare_values: ``False`` compares the status only.
 
     Raises:
         UnknownFunctionError: ``target`` is an app without the history's orchestrator.
         HistoryFormatError: ``history`` is not a valid history.
     """
     doc = load_history(history)
-    runs = list(_prefix_runs(target, doc, "last"))
-    return _output_divergence(doc, runs[-1]) if runs else None
+    runs = list(_prefix_runs(target, doc, "last", True))
+    return _output_divergence(doc, runs[-1], compare_values) if runs else None
 
 
 def strict_replay(
-    target: Target, history: HistorySource, *, every_prefix: bool = True
+    target: Target,
+    history: HistorySource,
+    *,
+    every_prefix: bool = True,
+    compare_inputs: bool = True,
 ) -> Divergence | None:
     """:func:`check_actions`, then :func:`check_output`; the first divergence or ``None``.
 
@@ -370,6 +176,8 @@ def strict_replay(
         target: the app that registers the orchestrator, or the orchestrator itself.
         history: the recorded history (see :data:`HistorySource`).
         every_prefix: as for :func:`check_actions`.
+        compare_inputs: as for :func:`check_actions`; ``False`` also compares the
+            outcome's status only, not its value.
 
     Raises:
         UnknownFunctionError: ``target`` is an app without the history's orchestrator.
@@ -377,21 +185,11 @@ def strict_replay(
     """
     doc = load_history(history)
     last: _PrefixRun | None = None
-    for last in _prefix_runs(target, doc, "every" if every_prefix else "session"):
+    how: _How = "every" if every_prefix else "session"
+    for last in _prefix_runs(target, doc, how, compare_inputs):
         if last.divergence is not None:
             return last.divergence
-    return None if last is None else _output_divergence(doc, last)
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """True when ``a`` and ``b`` are the same JSON value, types included (``1 != 1.0``)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
-    return bool(a == b)
+    return None if last is None else _output_divergence(doc, last, compare_inputs)
 
 
 # -- the replay passes ------------------------------------------------------------------
@@ -423,8 +221,11 @@ class _PrefixRun:
     divergence: Divergence | None
 
 
+_How = Literal["every", "session", "last"]
+
+
 def _prefix_runs(
-    target: Target, doc: HistoryDocument, how: Literal["every", "session", "last"]
+    target: Target, doc: HistoryDocument, how: _How, inputs: bool
 ) -> Iterator[_PrefixRun]:
     """Replay ``doc`` step by step and yield each step's run, checked against the record.
 
@@ -442,7 +243,7 @@ def _prefix_runs(
             result = _RecordingReplayer(fn, app).advance(events[:start], events[start:end])
             yield _PrefixRun(end, result, None)
         return
-    check = _Check(doc, events, segments)
+    check = _Check(doc, events, segments, inputs)
     if how == "session":
         session = _RecordingReplayer(fn, app)
         for k, (start, end) in enumerate(segments):
@@ -468,8 +269,10 @@ class _Check:
         doc: HistoryDocument,
         events: Sequence[HistoryEvent],
         segments: Sequence[tuple[int, int]],
+        inputs: bool,
     ) -> None:
         self.doc = doc
+        self.inputs = inputs
         self.segments = segments
         self.recorded: dict[int, tuple[int, ActionRecord]] = {}
         # Actions recorded right after each step's inputs: what that step decided.
@@ -482,6 +285,8 @@ class _Check:
                 self.recorded[e.task_id] = (i, ActionRecord.of_event(e))
                 self.decided[k].append(e.task_id)
         self.n_events = len(events)
+        self.last = max(self.recorded, default=-1)
+        self.ended = any(isinstance(e, _ENDING_EVENTS) for e in doc.events)
         self.checked: set[int] = set()
 
     def step(
@@ -505,28 +310,48 @@ class _Check:
         recorded = self.recorded
         for seq in sorted(seqs):
             rec = recorded.get(seq)
-            old = rec[1] if rec is not None and rec[0] < scope_end else None
             entry = created.get(seq)
             new = None if entry is None else ActionRecord.of_action(entry[0])
-            if old is not None and new is not None and old.same_as(new):
-                continue
-            return Divergence(
-                kind="action",
-                name=self.doc.name,
-                instance_id=self.doc.instance_id,
-                prefix_length=segments[k][1],
-                sequence_number=seq,
-                recorded=old,
-                new=new,
-                line=None if entry is None else entry[1],
-            )
+            if rec is None:
+                # Past the last recorded action of an execution that has not ended, the
+                # runtime schedules what the code creates as new work: not a break.
+                if new is None or (not self.inputs and not self.ended and seq > self.last):
+                    continue
+                return self._divergence(k, seq, None, new, entry)
+            old = rec[1]
+            due = rec[0] < scope_end
+            if new is None:
+                if due:
+                    return self._divergence(k, seq, old, None, None)
+            elif not old.same_as(new, inputs=self.inputs) or (self.inputs and not due):
+                # (created at an earlier step than recorded: the runtime accepts it)
+                return self._divergence(k, seq, old, new, entry)
         return None
 
+    def _divergence(
+        self,
+        k: int,
+        seq: int,
+        old: ActionRecord | None,
+        new: ActionRecord | None,
+        entry: tuple[Action, str | None] | None,
+    ) -> Divergence:
+        return Divergence(
+            kind="action",
+            name=self.doc.name,
+            instance_id=self.doc.instance_id,
+            prefix_length=self.segments[k][1],
+            sequence_number=seq,
+            recorded=old,
+            new=new,
+            line=None if entry is None else entry[1],
+        )
 
-def _output_divergence(doc: HistoryDocument, run: _PrefixRun) -> Divergence | None:
+
+def _output_divergence(doc: HistoryDocument, run: _PrefixRun, values: bool) -> Divergence | None:
     expected = _recorded_outcome(doc.events)
     got = _replayed_outcome(run.result)
-    if expected.same_as(got):
+    if expected.same_as(got, values=values):
         return None
     return Divergence(
         kind="output",
@@ -600,29 +425,3 @@ def _orchestrator(target: Target, name: str) -> tuple[Callable[..., Any], App | 
     if name in target.orchestrators:
         return target.orchestrators[name], target
     raise UnknownFunctionError("orchestrator", name, list(target.orchestrators))
-
-
-def _record_of(data: dict[str, Any] | None) -> ActionRecord | None:
-    if data is None:
-        return None
-    return ActionRecord(data["kind"], data["name"], data["input"], data["instance_id"])
-
-
-def _outcome_dict(outcome: ExecutionOutcome | None) -> dict[str, Any] | None:
-    if outcome is None:
-        return None
-    return {"status": outcome.status.value, "value": outcome.value}
-
-
-def _outcome_of(data: dict[str, Any] | None) -> ExecutionOutcome | None:
-    if data is None:
-        return None
-    try:
-        status = RuntimeStatus(data["status"])
-    except ValueError:
-        raise TypeError(f"unknown status {data['status']!r}") from None
-    return ExecutionOutcome(status, data["value"])
-
-
-def _at(line: str | None) -> str:
-    return f" at {line}" if line else ""

@@ -22,6 +22,7 @@ from durableflow.runtime.store import open_store
 from durableflow.runtime.worker import Worker
 from durableflow.testing.strict_replay import (
     ActionRecord,
+    Divergence,
     check_actions,
     check_output,
     load_history,
@@ -334,3 +335,79 @@ def test_missing_file_is_a_history_format_error(tmp_path: Path) -> None:
 def test_app_without_the_orchestrator_is_an_unknown_function() -> None:
     with pytest.raises(UnknownFunctionError):
         strict_replay(df.App(), chain_history())
+
+
+def test_runtime_rules_accept_a_changed_input() -> None:
+    def chain_plus_one(ctx: Ctx, n: int) -> Any:
+        a = yield ctx.call_activity("inc", n)
+        b = yield ctx.call_activity("inc", a + 1)
+        return b
+
+    history = chain_history()
+    assert check_actions(chain_plus_one, history, compare_inputs=False) is None
+    assert check_actions(chain_plus_one, history) is not None
+
+
+def test_runtime_rules_accept_new_actions_past_the_end_of_a_parked_history() -> None:
+    def wait_then_inc(ctx: Ctx, _: Any) -> Any:
+        yield ctx.call_activity("ask")
+        answer = yield ctx.wait_for_external_event("go")
+        return answer
+
+    def inc_then_wait(ctx: Ctx, _: Any) -> Any:
+        yield ctx.call_activity("ask")
+        yield ctx.call_activity("note")
+        answer = yield ctx.wait_for_external_event("go")
+        return answer
+
+    parked = record(wait_then_inc, None, step(1, done(0)))
+    assert strict_replay(inc_then_wait, parked, compare_inputs=False) is None
+    d = strict_replay(inc_then_wait, parked)
+    assert d is not None and d.recorded is None and d.new == ActionRecord("activity", "note", None)
+
+
+def test_runtime_rules_reject_new_actions_after_the_recorded_end() -> None:
+    def longer(ctx: Ctx, n: int) -> Any:
+        a = yield ctx.call_activity("inc", n)
+        b = yield ctx.call_activity("inc", a)
+        yield ctx.call_activity("inc", b)
+        return b
+
+    d = strict_replay(longer, chain_history(), compare_inputs=False)
+    assert d is not None and d.sequence_number == 2 and d.recorded is None
+
+
+def test_action_created_a_step_earlier_than_recorded_is_a_strict_divergence() -> None:
+    def one_by_one(ctx: Ctx, _: Any) -> Any:
+        a = yield ctx.call_activity("a")
+        b = yield ctx.call_activity("b")
+        return [a, b]
+
+    def both_at_once(ctx: Ctx, _: Any) -> Any:
+        first, second = ctx.call_activity("a"), ctx.call_activity("b")
+        a = yield first
+        b = yield second
+        return [a, b]
+
+    history = record(one_by_one, None, step(1, done(0, 1)), step(2, done(1, 2)))
+    assert check_actions(both_at_once, history, compare_inputs=False) is None
+    d = check_actions(both_at_once, history)
+    assert d is not None and d.sequence_number == 1 and d.recorded == d.new
+    assert "at a later step" in d.message()
+
+
+def test_divergence_reads_back_from_its_json_form() -> None:
+    import json
+
+    def doubled(ctx: Ctx, n: int) -> Any:
+        a = yield ctx.call_activity("inc", n + 1)
+        return a
+
+    for d in (strict_replay(doubled, chain_history()), check_output(chain, chain_history()[:-1])):
+        assert d is not None
+        assert Divergence.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+
+
+def test_malformed_divergence_dict_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not a serialized Divergence"):
+        Divergence.from_dict({"kind": "action"})
