@@ -1,12 +1,15 @@
 """``replay_fuzz``: hypothesis generates the histories that break an orchestrator.
 
-Each example draws, through one :class:`DrawSource`, the activity results (from a stub, a
-strategy, or the activity's return annotation via ``st.from_type``) and failures, the order
+Each example draws one block of bytes that a
+:class:`~durableflow.testing.entropy.ByteSource` turns into the activity results (from a
+stub, a strategy, or the activity's return annotation via ``st.from_type``), the order
 in which concurrent tasks complete, when events arrive relative to timers (before, at the
-same time, after), and, on a second run over the same outcomes, crash points (the live
-generator dropped and the history replayed), duplicate results and expired leases. Every
-property of :mod:`durableflow.testing.properties` is checked on it; hypothesis shrinks a
-failure to a minimal run, reported as a :class:`~durableflow.testing.reports.FuzzReport`.
+same time, after), failures, and, on a second run over the same outcomes, crash points
+(the live generator dropped and the history replayed), duplicate results and expired
+leases. Every property of :mod:`durableflow.testing.properties` is checked on it;
+hypothesis shrinks a failure to a minimal run, reported as a
+:class:`~durableflow.testing.reports.FuzzReport`. After the examples, once per run: crash
+equivalence on the real worker and store, and replay under changed process conditions.
 
 Everything per example is in-process and pure (the replay executor on the simulated
 world), so an example of a ten-activity chain costs a few milliseconds.
@@ -15,7 +18,6 @@ world), so an example of a ten-activity chain costs a few milliseconds.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 import time
@@ -42,7 +44,6 @@ from durableflow.testing.entropy import (
     result_strategy,
     value_pool,
 )
-from durableflow.testing.properties import comparable
 from durableflow.testing.reports import FuzzReport
 from durableflow.testing.stubs import stubbed_app
 from durableflow.testing.world import SimRun, simulate
@@ -216,7 +217,7 @@ def check_example(
     injections: bytes,
     *,
     every_prefix: bool = True,
-    kept: dict[str, tuple[Any, SimRun]] | None = None,
+    kept: dict[Any, tuple[Any, SimRun]] | None = None,
 ) -> FuzzReport | None:
     """Run one example through every in-process property; the first violation, or None.
     Distinct clean histories go into ``kept`` (for the process conditions, afterwards).
@@ -318,7 +319,7 @@ def replay_fuzz(
     inputs: SearchStrategy[Any] = input if isinstance(input, SearchStrategy) else st.just(input)
     found: list[FuzzReport] = []
     ran = {"n": 0}
-    kept: dict[str, tuple[Any, SimRun]] = {}
+    kept: dict[Any, tuple[Any, SimRun]] = {}
 
     @settings(
         max_examples=count,
@@ -412,28 +413,33 @@ def _check_store(app: App, target: _Target, value: Any) -> FuzzReport | None:
 
 
 CONDITION_HISTORIES = 12
-"""Clean histories (the shortest, distinct) replayed under changed process conditions."""
+"""Clean histories (distinct, spread over their lengths) replayed under changed process
+conditions."""
 
 
-def _keep_for_conditions(kept: dict[str, tuple[Any, SimRun]], input: Any, run: SimRun) -> None:
-    if not run.history or run.previous:
+def _keep_for_conditions(kept: dict[Any, tuple[Any, SimRun]], input: Any, run: SimRun) -> None:
+    """Keep the first runs of each distinct shape (event kinds, task ids, names)."""
+    if not run.history or run.previous or len(kept) >= 4 * CONDITION_HISTORIES:
         return
-    key = json.dumps([comparable(e) for e in run.history], sort_keys=True, default=repr)
-    if key in kept:
-        return
-    kept[key] = (input, run)
-    if len(kept) > 4 * CONDITION_HISTORIES:
-        # Keep the shortest: they make the smallest reports.
-        for drop in sorted(kept, key=lambda k: len(kept[k][1].history))[4 * CONDITION_HISTORIES :]:
-            del kept[drop]
+    key = tuple(
+        (e.TYPE, getattr(e, "task_id", None), getattr(e, "name", None)) for e in run.history
+    )
+    kept.setdefault(key, (input, run))
 
 
 def _check_conditions(
-    ref: str, target: _Target, kept: dict[str, tuple[Any, SimRun]]
+    ref: str, target: _Target, kept: dict[Any, tuple[Any, SimRun]]
 ) -> FuzzReport | None:
     from durableflow.testing.conditions import check_process_conditions
 
-    runs = sorted(kept.values(), key=lambda item: len(item[1].history))[:CONDITION_HISTORIES]
+    # Spread over every length, shortest first: the shortest make the smallest report, but
+    # only the longer ones reach the later actions (a short history that failed at its
+    # first activity shows a set's first element only).
+    ordered = sorted(kept.values(), key=lambda item: len(item[1].history))
+    step = max(1, len(ordered) / CONDITION_HISTORIES)
+    runs = [ordered[int(i * step)] for i in range(min(CONDITION_HISTORIES, len(ordered)))]
+    if ordered and ordered[-1] not in runs:
+        runs[-1] = ordered[-1]
     docs = [HistoryDocument(f"fuzz-{target.name}", target.name, list(r.history)) for _, r in runs]
     failures = check_process_conditions(ref, target.name, docs)
     if not failures:
