@@ -16,6 +16,7 @@ from durableflow.core.errors import DurableflowError
 COMMAND_MODULES = [
     "durableflow.cli.runtime_commands",
     "durableflow.cli.compiler_commands",
+    "durableflow.cli.fuzz_commands",
 ]
 
 

@@ -281,6 +281,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         text = path.read_text()
     except OSError as exc:
         raise DurableflowError(f"cannot read {path}: {exc.strerror}") from None
+    if '"fuzz"' in text:
+        from durableflow.cli.fuzz_commands import replay_fuzz_failure
+
+        return replay_fuzz_failure(load_app(args.app), text, path, args.app)
     doc = HistoryDocument.from_json(text, source=str(path))
     report = replay_document(load_app(args.app), doc)
     print(report.summary())
