@@ -24,9 +24,10 @@ from durableflow.core.history import FailureDetails, HistoryDocument, HistoryEve
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.client import Client
 from durableflow.runtime.clock import FakeClock
+from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.store.base import Store
 from durableflow.runtime.store.memory import MemoryStore
-from durableflow.runtime.worker import StepTrace, Worker
+from durableflow.runtime.worker import Worker
 from durableflow.testing.stubs import ActivityCalls, stubbed_app
 from durableflow.testing.world import T0
 
