@@ -58,6 +58,8 @@ class DurableLowering:
         self.tries: list[list[Raiser]] = []
         self.error_order: Counter[str] = Counter()
         self.reraise: list[str | None] = []
+        self.replay_guards = 0  # depth of `if not ctx.is_replaying:` bodies
+        self.finally_blocks = 0  # names the caught exception of each try ... finally
 
     # -- helpers ------------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span | None:
@@ -74,9 +76,11 @@ class DurableLowering:
         node = self.b.add(kind, label, self.span(at), **fields)
         assigned = self.b.connect(exits, node.id, self.span(at))
         if self.tries and kind != "start":
+            # A `raise` can re-raise a task error (`except TaskFailedError: ...; raise`), so
+            # handlers of task errors catch it too.
             durable = (
                 kind in DURABLE_KINDS
-                or kind in ("all", "any")
+                or kind in ("all", "any", "fail")
                 or any("get_result" in text for text in node.expressions().values())
             )
             self.tries[-1].append(Raiser(node.id, assigned, durable))
