@@ -24,11 +24,14 @@ def register(sub: Any) -> None:
         help="compile orchestrators to graph JSON",
         description="Compile the orchestrators of FILE.py into declarative graphs (JSON).",
     )
-    p.add_argument("file", metavar="FILE.py")
-    p.add_argument("--function", metavar="NAME", help="only this orchestrator")
+    p.add_argument("file", metavar="FILE.py", nargs="?")
+    p.add_argument(
+        "--function", metavar="NAME", help="only this orchestrator (nested: outer.inner)"
+    )
     p.add_argument(
         "-o", "--output", metavar="OUT", help="output .json file, or a directory for several"
     )
+    p.add_argument("--explain", metavar="DFCnnn", help="explain a compile error code and exit")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser(
@@ -69,7 +72,19 @@ def _compile(path: str, function: str | None) -> list[CompiledGraph] | None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    """``durable compile FILE.py [--function NAME] [-o OUT]``."""
+    """``durable compile FILE.py [--function NAME] [-o OUT]`` or ``--explain DFCnnn``."""
+    if args.explain:
+        from durableflow.compiler.explain import explain
+
+        try:
+            sys.stdout.write(explain(args.explain))
+        except KeyError:
+            print(f"durable: unknown compile error code {args.explain!r}", file=sys.stderr)
+            return 2
+        return 0
+    if args.file is None:
+        print("durable compile: FILE.py is required (or --explain CODE)", file=sys.stderr)
+        return 2
     graphs = _compile(args.file, args.function)
     if graphs is None:
         return 1
