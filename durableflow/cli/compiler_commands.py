@@ -12,6 +12,7 @@ from durableflow.compiler import CompileFailed, compile_file
 from durableflow.compiler.diff import DiffReport, check_instances, diff_graphs
 from durableflow.compiler.render import render
 from durableflow.core.errors import DurableflowError
+from durableflow.core.history import ExecutionStarted
 from durableflow.ir import CompiledGraph, load_graph
 
 __all__ = ["cmd_compile", "cmd_diff", "cmd_graph", "register"]
@@ -159,6 +160,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
         if not history:
             print(f"durable: no history for instance {args.instance!r}", file=sys.stderr)
             return 1
+        started = [e.name for e in history if isinstance(e, ExecutionStarted)]
+        if started and started[-1] != graph.name:
+            print(
+                f"durable: instance {args.instance!r} runs orchestrator {started[-1]!r}, not "
+                f"{graph.name!r}; draw it over its own graph (--function {started[-1]})",
+                file=sys.stderr,
+            )
+            return 2
         trace = trace_history(graph, history)
     if out is not None and out.is_dir():
         out = out / f"{graph.name}.{args.format}"
