@@ -98,7 +98,6 @@ SAFE_ATTRIBUTES = frozenset(
         "hour",
         "minute",
         "second",
-        "hex",
         "task_name",
         "error_type",
         "error_message",
