@@ -71,7 +71,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         orchestrator_module('count = yield ctx.call_activity("count", data)\ntotal = 1 + count'),
     ),
     "DFC006": Explanation(
-        "Only durable tasks may be yielded; `yield from` a helper would need a sub-graph.",
+        "Only durable tasks (or stored tasks) may be yielded, and `yield from` only a generator "
+        "helper of the module that takes the context first.",
         orchestrator_module("result = yield 42"),
         orchestrator_module(_CALL),
     ),

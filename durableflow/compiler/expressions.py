@@ -72,6 +72,7 @@ class FunctionScope:
     module_constants: dict[str, cst.BaseExpression]
     constants: dict[str, str] = field(default_factory=dict)
     helpers: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    generators: dict[str, cst.FunctionDef] = field(default_factory=dict)
     local_values: dict[str, cst.BaseExpression] = field(default_factory=dict)
     errors: list[CompileError] = field(default_factory=list)
 

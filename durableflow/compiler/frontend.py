@@ -15,6 +15,7 @@ from durableflow.compiler.expressions import FunctionScope, constant_names
 from durableflow.compiler.inline import helper_functions
 from durableflow.compiler.lower import Lowerer, bound_names
 from durableflow.compiler.scan import single_assignments
+from durableflow.compiler.subgraphs import generator_helpers
 from durableflow.discovery import (
     DiscoveryConfig,
     OrchestratorDef,
@@ -91,6 +92,7 @@ def compile_source(
     helpers = helper_functions(
         module, {o.node.name.value for o in every} | {o.node.name.value for o in found}
     )
+    generators = generator_helpers(module, {o.node.name.value for o in every})
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
     graphs: list[CompiledGraph] = []
     errors: list[CompileError] = []
@@ -105,6 +107,7 @@ def compile_source(
             local_names=set(),
             module_constants=constants,
             helpers=helpers,
+            generators=generators,
         )
         graph = _compile_one(orch, scope, registered, digest)
         errors.extend(scope.errors)

@@ -21,7 +21,7 @@ import libcst as cst
 
 from durableflow.discovery import is_generator
 
-__all__ = ["Inliner", "helper_functions"]
+__all__ = ["Inliner", "helper_functions", "rename"]
 
 _MAX_DEPTH = 8
 _MAX_SIZE = 4000
@@ -94,6 +94,13 @@ class _Substitute(cst.CSTTransformer):
         if id(original) in self.skip or original.value not in self.mapping:
             return updated
         return _parenthesized(self.mapping[original.value])
+
+
+def rename(node: cst.CSTNode, mapping: Mapping[str, str]) -> cst.CSTNode:
+    """``node`` with every name in ``mapping`` (reads and writes alike) renamed."""
+    renamed = node.visit(_Substitute({old: cst.Name(new) for old, new in mapping.items()}))
+    assert isinstance(renamed, cst.CSTNode)  # a name substitution never removes a node
+    return renamed
 
 
 def _parenthesized(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -14,7 +14,6 @@ import libcst as cst
 
 from durableflow.compiler.builder import Exit
 from durableflow.compiler.expressions import DURABLE_METHODS, is_ctx_call
-from durableflow.compiler.lower_control import ControlLowering
 from durableflow.compiler.scan import (
     AUG_OPS,
     FANOUT,
@@ -27,13 +26,14 @@ from durableflow.compiler.scan import (
     target_label,
     target_names,
 )
+from durableflow.compiler.subgraphs import HelperLowering
 from durableflow.discovery import dotted_name
 from durableflow.ir.exceptions import EXCEPTION_CLASSES
 
 __all__ = ["Lowerer", "bound_names", "target_names"]
 
 
-class Lowerer(ControlLowering):
+class Lowerer(HelperLowering):
     """Lowers the body of one orchestrator into a :class:`GraphBuilder`."""
 
     def block(self, body: cst.BaseSuite | list[cst.BaseStatement], exits: list[Exit]) -> list[Exit]:
@@ -370,7 +370,10 @@ class Lowerer(ControlLowering):
         return [Exit(node.id, "next", assigned)]
 
     def return_(self, s: cst.Return, exits: list[Exit]) -> list[Exit]:
-        """``return``, ``return v`` or ``return (yield D)``."""
+        """``return``, ``return v`` or ``return (yield D)``; inside a generator helper lowered
+        in place, the value goes to the call's result and the path leaves the helper."""
+        if self.helper_frames:
+            return self._helper_return(s, exits)
         assigned = self._entry(exits)
         value: str | None = None
         if isinstance(s.value, cst.Yield):

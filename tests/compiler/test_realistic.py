@@ -23,7 +23,6 @@ REALISTIC = Path(__file__).parent / "realistic"
 NOT_COMPILED = {
     "pick_carrier": "DFC019",  # activity name chosen at run time
     "compensate_in_reverse": "DFC019",  # activity name from a loop variable
-    "charge_with_helper": "DFC006",  # yield from a generator helper
     "due_date_reminder": "DFC021",  # import and datetime parsing inside the orchestrator
 }
 
@@ -59,7 +58,7 @@ def test_the_corpus_has_29_orchestrators_in_the_styles_people_write() -> None:
 
 
 def test_at_least_25_of_29_compile() -> None:
-    assert len(COMPILED) >= 25, sorted(FAILED)
+    assert len(COMPILED) >= 26, sorted(FAILED)
 
 
 def test_the_ones_that_do_not_compile_fail_for_the_stated_reason() -> None:

@@ -61,16 +61,24 @@ def audited_step(ctx: df.OrchestrationContext, job):
     return outcome
 
 
-def charge_steps(ctx, order):
-    receipt = yield ctx.call_activity("charge", order)
-    yield ctx.call_activity("email_receipt", receipt)
+def charge_steps(context, order, attempts=2):
+    receipt = None
+    for attempt in range(attempts):
+        receipt = yield context.call_activity("charge", order)
+        if receipt:
+            break
+    if not receipt:
+        return None
+    yield context.call_activity("email_receipt", receipt)
     return receipt
 
 
 @app.orchestrator
 def charge_with_helper(ctx: df.OrchestrationContext, order):
+    attempt = "caller's"
     receipt = yield from charge_steps(ctx, order)
-    return receipt
+    again = yield from charge_steps(ctx, order, attempts=1)
+    return [receipt, again, attempt]
 
 
 @app.orchestrator
