@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from durableflow.core import (
+    ActivityTimeoutError,
     App,
     DurableflowError,
     EventTimeoutError,
@@ -22,12 +23,16 @@ from durableflow.core import (
     PayloadError,
     RetryPolicy,
     RuntimeStatus,
+    SubOrchestrationFailedError,
+    TaskCancelledError,
     TaskFailedError,
+    TimerCancelledError,
     UnknownFunctionError,
     WaitTimeoutError,
 )
 
 if TYPE_CHECKING:
+    from durableflow.runtime.activity_attempts import heartbeat
     from durableflow.runtime.client import Client, OrchestrationState
     from durableflow.runtime.clock import FakeClock
     from durableflow.runtime.context import OrchestrationContext
@@ -37,10 +42,11 @@ __version__ = "0.1.0"
 
 # Resolved through durableflow.runtime's own lazy table on first use.
 _RUNTIME_EXPORTS = frozenset(
-    {"Client", "OrchestrationState", "FakeClock", "OrchestrationContext", "Runtime"}
+    {"Client", "OrchestrationState", "FakeClock", "OrchestrationContext", "Runtime", "heartbeat"}
 )
 
 __all__ = [
+    "ActivityTimeoutError",
     "App",
     "Client",
     "DurableflowError",
@@ -56,9 +62,13 @@ __all__ = [
     "RetryPolicy",
     "Runtime",
     "RuntimeStatus",
+    "SubOrchestrationFailedError",
+    "TaskCancelledError",
     "TaskFailedError",
+    "TimerCancelledError",
     "UnknownFunctionError",
     "WaitTimeoutError",
+    "heartbeat",
 ]
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from durableflow.cli.runtime_commands import DEFAULT_STORE, load_app
+from durableflow.cli.options import DEFAULT_STORE, STORE_ENV, load_app, store_url
 from durableflow.core.app import App
 from durableflow.core.errors import DurableflowError
 
@@ -36,7 +36,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("serve", help=text, description=text)
     p.add_argument("app", metavar="APP", help="the App to run, as module:attribute")
     p.add_argument(
-        "--store", default=DEFAULT_STORE, metavar="URL", help=f"store URL (default {DEFAULT_STORE})"
+        "--store",
+        default=None,
+        metavar="URL",
+        help=f"store URL (default: ${STORE_ENV}, else {DEFAULT_STORE})",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
@@ -148,15 +151,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for path in sorted(graphs_dir.glob("*.json")):
             app.register_graph(load_graph(str(path)))
     drawings = source_drawings(app, graphs_dir, not args.no_compile)
+    store = store_url(args)
     runtime = Runtime(
         app,
-        args.store,
+        store,
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
     )
 
     def ready(url: str) -> None:
-        print(f"durable serve: {args.app} on {args.store} at {url}", flush=True)
+        print(f"durable serve: {args.app} on {store} at {url}", flush=True)
 
     serve(
         runtime,

@@ -182,7 +182,7 @@ def _node_attrs(node: Node, trace: InstanceTrace | None) -> dict[str, str]:
 
 
 def render(graph: CompiledGraph, fmt: str = "svg", trace: InstanceTrace | None = None) -> bytes:
-    """Render with Graphviz's ``dot`` (must be installed) to ``svg``, ``png`` or ``dot``.
+    """Render with Graphviz's ``dot`` (must be installed) to ``svg``, ``png``, ``pdf`` or ``dot``.
 
     Raises:
         graphviz.ExecutableNotFound: ``dot`` is not installed.

@@ -3,6 +3,7 @@
 from durableflow.core.actions import Action, CreateTimer, ScheduleActivity, StartSubOrchestration
 from durableflow.core.app import App
 from durableflow.core.errors import (
+    ActivityTimeoutError,
     DurableflowError,
     EventTimeoutError,
     HistoryFormatError,
@@ -15,7 +16,9 @@ from durableflow.core.errors import (
     PayloadError,
     StoreError,
     StoreLockedError,
+    StoreNotFoundError,
     SubOrchestrationFailedError,
+    TaskCancelledError,
     TaskFailedError,
     TimerCancelledError,
     UnknownFunctionError,
@@ -27,6 +30,7 @@ from durableflow.core.status import RuntimeStatus
 
 __all__ = [
     "Action",
+    "ActivityTimeoutError",
     "App",
     "CreateTimer",
     "DurableflowError",
@@ -48,7 +52,9 @@ __all__ = [
     "StartSubOrchestration",
     "StoreError",
     "StoreLockedError",
+    "StoreNotFoundError",
     "SubOrchestrationFailedError",
+    "TaskCancelledError",
     "TaskFailedError",
     "TimerCancelledError",
     "UnknownFunctionError",

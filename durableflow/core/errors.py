@@ -6,6 +6,7 @@ crosses process boundaries (``__reduce__``) even though its ``__init__`` takes k
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 
@@ -105,8 +106,16 @@ class SubOrchestrationFailedError(TaskFailedError):
     """A sub-orchestration ended in the FAILED state."""
 
 
-class TimerCancelledError(DurableflowError):
-    """Raised into an orchestrator that waits on a timer that was cancelled."""
+class TaskCancelledError(DurableflowError):
+    """Raised into an orchestrator that yields a task it cancelled (timer or event wait).
+
+    A cancelled task never completes: yielding it, or reading ``get_result()``, raises this
+    instead of waiting forever.
+    """
+
+
+class TimerCancelledError(TaskCancelledError):
+    """Raised into an orchestrator that yields a timer it cancelled."""
 
 
 class EventTimeoutError(DurableflowError, TimeoutError):
@@ -117,8 +126,42 @@ class EventTimeoutError(DurableflowError, TimeoutError):
         super().__init__(f"timed out waiting for external event {event_name!r}")
 
 
+class ActivityTimeoutError(DurableflowError, TimeoutError):
+    """An activity attempt ran longer than its timeout without a ``heartbeat()``.
+
+    Recorded as the attempt's failure (so a ``RetryPolicy`` retries it like any other) and
+    raised by ``durableflow.heartbeat()`` inside an attempt that already ended.
+
+    Attributes:
+        activity_name: the activity.
+        instance_id: the instance that scheduled it.
+        attempt: the attempt number (1 for the first run of this invocation).
+        timeout: the timeout it exceeded.
+    """
+
+    def __init__(
+        self, activity_name: str, instance_id: str, attempt: int, timeout: timedelta
+    ) -> None:
+        self.activity_name = activity_name
+        self.instance_id = instance_id
+        self.attempt = attempt
+        self.timeout = timeout
+        super().__init__(
+            f"activity {activity_name!r} of instance {instance_id!r} (attempt {attempt}) ran "
+            f"for {timeout.total_seconds():g}s without finishing or calling heartbeat(), so "
+            "this attempt failed. If it is slow rather than hung, raise its timeout "
+            "(call_activity(..., timeout=) or the worker's activity_timeout) or call "
+            "durableflow.heartbeat() as it makes progress; its thread cannot be killed and "
+            "runs on, but whatever it returns now is ignored"
+        )
+
+
 class StoreError(DurableflowError):
     """The store cannot be opened or used (wrong file type, corrupt, unreachable)."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """A store opened with ``create=False`` does not exist (e.g. a mistyped SQLite path)."""
 
 
 class StoreLockedError(StoreError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from durableflow.core.errors import InvalidInstanceIdError
@@ -34,3 +35,23 @@ def validate_instance_id(instance_id: object) -> str:
 def new_instance_id() -> str:
     """A fresh random instance id (the client's default)."""
     return uuid.uuid4().hex
+
+
+_DIGEST_CHARS = 32
+
+
+def child_instance_id(parent_id: str, seq: int) -> str:
+    """The default id of the sub-orchestration a parent starts at sequence number ``seq``.
+
+    ``"<parent id>:<seq>"`` while that fits in 256 characters. Beyond, the parent part is
+    cut and followed by ``~`` and 32 hex digits of the SHA-256 of the whole parent id, so
+    the id stays within the limit at any depth, is the same on every replay, and stays
+    distinct for distinct parents (two parents sharing the cut prefix differ in the digest).
+    """
+    child = f"{parent_id}:{seq}"
+    if len(child) <= MAX_INSTANCE_ID_LENGTH:
+        return child
+    suffix = f":{seq}"
+    digest = hashlib.sha256(parent_id.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
+    keep = MAX_INSTANCE_ID_LENGTH - len(suffix) - _DIGEST_CHARS - 1
+    return f"{parent_id[:keep]}~{digest}{suffix}"

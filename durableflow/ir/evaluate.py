@@ -84,7 +84,6 @@ SAFE_ATTRIBUTES = frozenset(
         "hour",
         "minute",
         "second",
-        "hex",
         "task_name",
         "error_type",
         "error_message",

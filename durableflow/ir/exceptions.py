@@ -22,6 +22,7 @@ for _cls in (
     _errors.TaskFailedError,
     _errors.SubOrchestrationFailedError,
     _errors.EventTimeoutError,
+    _errors.TaskCancelledError,
     _errors.TimerCancelledError,
     _errors.NonDeterminismError,
     _errors.PayloadError,
@@ -29,7 +30,13 @@ for _cls in (
     EXCEPTION_CLASSES[_cls.__name__] = _cls
 
 TASK_ERRORS = frozenset(
-    {"TaskFailedError", "SubOrchestrationFailedError", "EventTimeoutError", "TimerCancelledError"}
+    {
+        "TaskFailedError",
+        "SubOrchestrationFailedError",
+        "EventTimeoutError",
+        "TaskCancelledError",
+        "TimerCancelledError",
+    }
 )
 """Names that only durable operations raise: catching them needs error edges only from
 durable nodes (and from expressions calling ``get_result``)."""

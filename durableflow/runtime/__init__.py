@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from durableflow.runtime.activity_attempts import heartbeat
     from durableflow.runtime.client import Client, OrchestrationState
     from durableflow.runtime.clock import Clock, FakeClock, SystemClock
     from durableflow.runtime.context import OrchestrationContext
@@ -32,6 +33,7 @@ _EXPORTS = {
     "Task": "tasks",
     "TimerTask": "tasks",
     "Worker": "worker",
+    "heartbeat": "activity_attempts",
 }
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "Task",
     "TimerTask",
     "Worker",
+    "heartbeat",
     "replay",
 ]
 

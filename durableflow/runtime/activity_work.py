@@ -27,8 +27,9 @@ from durableflow.core import history as h
 from durableflow.core import payload
 from durableflow.core.app import App
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.activity_attempts import Attempt, AttemptEnded, activity_failure, enter
 from durableflow.runtime.clock import Clock
-from durableflow.runtime.executor import Replayer, failure_of
+from durableflow.runtime.executor import Replayer
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import build_commit
@@ -67,6 +68,11 @@ class ActivityWork:
         _step_lock: threading.Lock
         _act_queue: queue.Queue[ActivityWorkItem | None]
         _sessions: Sessions
+        activity_timeout: timedelta | None
+        _attempts: dict[tuple[int, int], Attempt]
+        _keeper_wake: threading.Event
+
+        def _spawn_runner(self, replacing: threading.Thread) -> None: ...
 
         def _enter_busy(self, delta: int) -> None: ...
 
@@ -152,18 +158,36 @@ class ActivityWork:
                 return
             item: ActivityWorkItem | None = queued
             while item is not None:
+                if self._stop.is_set():
+                    # Stopping: work not yet started goes back to the store for any worker.
+                    self._give_back(item)
+                    break
                 following = None
                 try:
                     following = self._run_activity(item)
-                except Exception:
+                except AttemptEnded:
+                    # It timed out or was given up, and whoever ended it released its slot
+                    # and started a runner in this thread's place.
+                    return
+                except BaseException:
                     log.exception(
                         "activity %s of %s could not be completed", item.name, item.instance_id
                     )
-                finally:
-                    self._enter_busy(-1)
-                    self._free_slots.release()
+                self._enter_busy(-1)
+                self._free_slots.release()
                 # The next activity of a chain runs on this thread, without a hand-off.
                 item = following
+
+    def _give_back(self, item: ActivityWorkItem) -> None:
+        """Release a leased activity that this worker will not run after all."""
+        try:
+            self.store.abandon_activity(item)
+        except Exception:
+            log.exception("could not release activity %s; its lease will expire", item.work_id)
+        with self._running_lock:
+            self._running.pop((item.work_id, item.task_id), None)
+        self._enter_busy(-1)
+        self._free_slots.release()
 
     def run_one_activity(self) -> bool:
         """Lock, run and complete one activity on this thread; False if there was no work."""
@@ -174,7 +198,10 @@ class ActivityWork:
                 return False
             with self._running_lock:
                 self._running[item.work_id, item.task_id] = item
-            following = self._run_activity(item)
+            try:
+                following = self._run_activity(item)
+            except AttemptEnded:
+                return True
             if following is not None:
                 # One activity was asked for, and there may be no runner threads to take
                 # the next: give its lease back so that any worker can lock it.
@@ -188,11 +215,38 @@ class ActivityWork:
             self._enter_busy(-1)
 
     def _run_activity(self, item: ActivityWorkItem) -> ActivityWorkItem | None:
-        """Run ``item`` and record its result; the next activity to run on this thread."""
+        """Run ``item`` and record its result; the next activity to run on this thread.
+
+        Raises:
+            AttemptEnded: the attempt timed out or was given up while it ran; its result
+                was dropped.
+        """
+        key = (item.work_id, item.task_id)
+        attempt = Attempt(item, item.timeout or self.activity_timeout, self.clock)
+        with self._running_lock:
+            self._attempts[key] = attempt
+        if attempt.deadline is not None:
+            self._keeper_wake.set()  # a new deadline to watch
+        enter(attempt)
+        try:
+            result = self._invoke(item)
+        finally:
+            enter(None)
+            with self._running_lock:
+                if self._attempts.get(key) is attempt:
+                    del self._attempts[key]
+        if not attempt.finish():
+            log.warning(
+                "activity %s of %s (attempt %d) returned after its attempt ended; its "
+                "result is ignored",
+                item.name,
+                item.instance_id,
+                item.attempt,
+            )
+            raise AttemptEnded
         handed_over = False
         following = None
         try:
-            result = self._invoke(item)
             with self._running_lock:
                 alone = len(self._running) == 1 and self._act_queue.empty()
             if not alone and not self._stop.is_set():
@@ -366,8 +420,19 @@ class ActivityWork:
             fn = self.app.get_activity(item.name)
             value = fn(item.input) if self._takes_input(item.name, fn) else fn()
             value = payload.normalize(value, f"result of activity {item.name!r}")
-        except Exception as exc:
-            return h.TaskFailed(timestamp=now(), task_id=item.task_id, failure=failure_of(exc))
+        # Not only Exception: sys.exit() or a stray KeyboardInterrupt in activity code would
+        # otherwise end this runner thread and leave the activity leased until it expires.
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                log.error(
+                    "activity %s of %s raised %s; this attempt fails with it",
+                    item.name,
+                    item.instance_id,
+                    type(exc).__name__,
+                    exc_info=exc,
+                )
+            failure = activity_failure(exc)
+            return h.TaskFailed(timestamp=now(), task_id=item.task_id, failure=failure)
         return h.TaskCompleted(timestamp=now(), task_id=item.task_id, result=value)
 
     def _takes_input(self, name: str, fn: Callable[..., Any]) -> bool:
@@ -383,15 +448,3 @@ class ActivityWork:
                 takes = True
             self._signatures[name] = takes
         return takes
-
-    def _lease_loop(self) -> None:
-        period = max(self.lease.total_seconds() / 3, 0.05)
-        while not self._stop.wait(period):
-            with self._running_lock:
-                items = list(self._running.values())
-            until = self.clock.now() + self.lease
-            for item in items:
-                try:
-                    self.store.renew_activity_lease(item, until=until)
-                except Exception:
-                    log.exception("could not renew the lease of activity %s", item.work_id)

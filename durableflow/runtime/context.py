@@ -10,8 +10,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from durableflow.core import payload
-from durableflow.core.actions import CreateTimer, ScheduleActivity, StartSubOrchestration
+from durableflow.core.actions import (
+    CreateTimer,
+    ScheduleActivity,
+    StartSubOrchestration,
+    activity_timeout,
+)
+from durableflow.core.errors import InvalidInstanceIdError
+from durableflow.core.ids import child_instance_id, validate_instance_id
 from durableflow.core.retry import RetryPolicy
+from durableflow.runtime.instance_log import retrying
 from durableflow.runtime.tasks import (
     EventWithTimeoutTask,
     RetryableTask,
@@ -34,8 +42,13 @@ class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """A logger that stays silent while the orchestrator replays past steps."""
 
     def __init__(self, logger: logging.Logger, ctx: OrchestrationContext) -> None:
-        super().__init__(logger, {})
+        super().__init__(logger, {"instance_id": ctx.instance_id})
         self._ctx = ctx
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        """Add ``instance_id`` to each record, keeping the caller's own ``extra``."""
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
 
     def isEnabledFor(self, level: int) -> bool:
         return not self._ctx.is_replaying and self.logger.isEnabledFor(level)
@@ -92,17 +105,25 @@ class OrchestrationContext:
 
     @property
     def logger(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
-        """A logger that writes nothing while replaying, so each line appears once."""
+        """A logger that writes nothing while replaying, so each line appears once.
+
+        Its records carry ``instance_id`` (``%(instance_id)s`` in a format string).
+        """
         if self._logger is None:
             base = logging.getLogger(f"durableflow.orchestration.{self._r.name}")
             self._logger = _ReplaySafeLogger(base, self)
         return self._logger
 
-    def new_uuid(self) -> uuid.UUID:
-        """A UUID derived from the instance, execution and a counter: stable across replays."""
+    def new_uuid(self) -> str:
+        """A UUID derived from the instance, execution and a counter: stable across replays.
+
+        Returned as its canonical string (``"8b3f...-..."``, as ``str(uuid.UUID)`` writes it),
+        like Durable Functions' and durabletask's ``new_uuid``, so it is a payload as it is;
+        ``uuid.UUID(ctx.new_uuid())`` gives the object.
+        """
         self._uuid_counter += 1
         key = f"{self._r.instance_id}:{self._r.execution_id}:{self._uuid_counter}"
-        return uuid.uuid5(_UUID_NAMESPACE, key)
+        return str(uuid.uuid5(_UUID_NAMESPACE, key))
 
     def set_custom_status(self, value: Any) -> None:
         """Publish a JSON value that clients see in ``get_status().custom_status``."""
@@ -116,12 +137,22 @@ class OrchestrationContext:
         name_or_fn: str | Callable[..., Any],
         input: Any = None,
         retry: RetryPolicy | None = None,
+        timeout: timedelta | float | None = None,
     ) -> Task:
-        """Schedule an activity (by registered name or by function)."""
+        """Schedule an activity (by registered name or by function).
+
+        ``timeout`` (a ``timedelta`` or seconds) fails an attempt that runs that long
+        without finishing or calling ``durableflow.heartbeat()``, with
+        ``ActivityTimeoutError``; ``retry`` then retries it like any other failure. Each
+        attempt gets the full timeout. ``None``: the worker's ``activity_timeout``.
+        """
         name = self._r.resolve_activity_name(name_or_fn)
         value = payload.normalize(input, f"input of activity {name!r}")
+        limit = activity_timeout(timeout, f"timeout of activity {name!r}")
         return self._with_retry(
-            lambda: self._r.schedule(lambda seq: ScheduleActivity(seq, name, value), self._where()),
+            lambda: self._r.schedule(
+                lambda seq: ScheduleActivity(seq, name, value, limit), self._where()
+            ),
             retry,
         )
 
@@ -134,14 +165,23 @@ class OrchestrationContext:
     ) -> Task:
         """Start a child orchestration and wait for its output.
 
-        The child's id defaults to ``"<parent id>:<sequence number>"``, so it is the same on
-        every replay.
+        The child's id defaults to ``"<parent id>:<sequence number>"`` (past 256 characters,
+        the parent part is cut and followed by a hash of it: see
+        :func:`~durableflow.core.ids.child_instance_id`), so it is the same on every replay.
+
+        Raises:
+            InvalidInstanceIdError: ``instance_id`` is not a usable id (empty, over 256
+                characters, control characters); raised here, into the orchestrator.
         """
         name = self._r.resolve_orchestrator_name(name_or_fn)
         value = payload.normalize(input, f"input of sub-orchestration {name!r}")
+        if instance_id is not None:
+            self._check_child_id(name, instance_id)
 
         def make(seq: int) -> StartSubOrchestration:
-            child_id = instance_id if instance_id is not None else f"{self.instance_id}:{seq}"
+            child_id = (
+                instance_id if instance_id is not None else child_instance_id(self.instance_id, seq)
+            )
             return StartSubOrchestration(seq, name, child_id, value)
 
         return self._with_retry(lambda: self._r.schedule(make, self._where()), retry)
@@ -167,19 +207,26 @@ class OrchestrationContext:
         Events raised before anyone waits are buffered and matched by name, first in first
         out. With ``timeout``, the task fails with ``EventTimeoutError`` if the timer fires
         first; if the event wins, the timer is cancelled.
+
+        ``.cancel()`` the task to stop waiting. A wait that lost a ``task_any`` race (or
+        timed out) takes no events either, so the next wait of that name gets the next
+        event; yielding the lost wait again makes it wait again. See ``docs/runtime.md``.
         """
         event = self._r.wait_event(name)
         if timeout is None or event.is_complete:
             return event
         timer = self.create_timer(timeout)
-        return EventWithTimeoutTask(event, timer, self._r.forget_event_waiter)
+        return EventWithTimeoutTask(event, timer)
 
     def task_all(self, tasks: Sequence[Task]) -> Task:
         """A task that completes with every result, in order; fails on the first failure."""
         return WhenAllTask(list(tasks))
 
     def task_any(self, tasks: Sequence[Task]) -> Task:
-        """A task that completes with the first of ``tasks`` to complete (the task itself)."""
+        """A task that completes with the first of ``tasks`` to complete (the task itself).
+
+        Event waits among the losers stop taking events unless used again.
+        """
         return WhenAnyTask(list(tasks))
 
     def continue_as_new(self, input: Any = None) -> Task:
@@ -193,6 +240,19 @@ class OrchestrationContext:
         return task
 
     # -- helpers ------------------------------------------------------------------------
+    def _check_child_id(self, name: str, instance_id: object) -> None:
+        try:
+            validate_instance_id(instance_id)
+        except InvalidInstanceIdError as err:
+            shown = repr(instance_id)
+            if len(shown) > 80:
+                shown = f"{shown[:60]}...{shown[-12:]}"
+            raise InvalidInstanceIdError(
+                f"call_sub_orchestrator({name!r}, instance_id={shown}) in orchestration "
+                f"{self._r.name!r} (instance {self._r.instance_id!r}): {err}. Pass an id of "
+                "1 to 256 printable characters, or none to get '<parent id>:<sequence number>'"
+            ) from None
+
     def _with_retry(self, make: Callable[[], ScheduledTask], retry: RetryPolicy | None) -> Task:
         first = make()
         if retry is None:
@@ -210,7 +270,10 @@ class OrchestrationContext:
         def should_retry(exc: Any, attempt: int) -> bool:
             if attempt >= policy.max_attempts:
                 return False
-            return policy.handle is None or bool(policy.handle(exc))
+            again = policy.handle is None or bool(policy.handle(exc))
+            if again and not self.is_replaying:
+                retrying(self.instance_id, exc, attempt, policy.max_attempts, policy.delay(attempt))
+            return again
 
         return RetryableTask(first, make, schedule_delay, should_retry)
 

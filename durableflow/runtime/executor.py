@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import logging
 import traceback
-from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,10 +33,13 @@ from durableflow.core.errors import (
 from durableflow.core.history import FailureDetails, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.context import OrchestrationContext, is_continue_as_new_marker
+from durableflow.runtime.event_waiters import EventWaiters
 from durableflow.runtime.recording import action_event, completion_event, describe_event, matches
-from durableflow.runtime.tasks import ExternalEventTask, ScheduledTask, Task, TimerTask
+from durableflow.runtime.tasks import CodeWaiting, ExternalEventTask, ScheduledTask, Task, TimerTask
 
 NameResolver = Callable[[Any], str]
+
+log = logging.getLogger("durableflow.orchestration")
 
 
 @dataclass(slots=True)
@@ -63,6 +66,11 @@ class StepResult:
     custom_status: Any = None
     continue_input: Any = None
     carryover_events: list[h.EventRaised] = field(default_factory=list)
+
+    @property
+    def carries_events(self) -> bool:
+        """True when events raised after this result go to the next execution."""
+        return self.status is RuntimeStatus.CONTINUED_AS_NEW
 
     @property
     def is_terminal(self) -> bool:
@@ -100,8 +108,8 @@ class Replayer:
         self._pending_actions: dict[int, tuple[Action, str | None]] = {}
         self._new_actions: list[Action] = []
         self._open_tasks: dict[int, ScheduledTask] = {}
-        self._event_waiters: dict[str, deque[ExternalEventTask]] = {}
-        self._event_buffer: dict[str, deque[Any]] = {}
+        self._events = EventWaiters()
+        self._code_waiting = CodeWaiting()
         self._delivered: set[int] = set()
         self._suspended = False
         self._suspended_buffer: list[HistoryEvent] = []
@@ -181,13 +189,20 @@ class Replayer:
         if _is_delivery(event) and not isinstance(event, h.EventRaised):
             self._delivered.add(event.task_id)  # type: ignore[attr-defined]
         if self._done is not None:
+            if isinstance(event, h.EventRaised) and self._done.carries_events:
+                # Raised after the code continued as new, in the same step: it is for the
+                # next execution, as an event buffered before would be.
+                self._done.carryover_events.append(event)
             return
         if self._suspended and _is_delivery(event):
             self._suspended_buffer.append(event)
             return
         handler = _HANDLERS.get(type(event))
         if handler is not None:
-            handler(self, event)
+            try:
+                handler(self, event)
+            except BaseException as exc:  # user code run by a task (a retry policy's handle)
+                self._fail(exc)
 
     def _on_started(self, e: h.ExecutionStarted) -> None:
         self.instance_id = e.instance_id
@@ -198,7 +213,7 @@ class Replayer:
             self.current_time = e.timestamp
         try:
             out = self._fn(self._ctx, _fresh(e.input))
-        except Exception as exc:  # the orchestrator raised before its first yield
+        except BaseException as exc:  # the orchestrator raised before its first yield
             self._fail(exc)
             return
         if inspect.isgenerator(out):
@@ -246,12 +261,8 @@ class Replayer:
             self._resume_if_ready()
 
     def _on_event_raised(self, e: h.EventRaised) -> None:
-        waiters = self._event_waiters.get(e.name)
-        if waiters:
-            waiters.popleft().complete(_fresh(e.input))
+        if self._events.deliver(e.name, _fresh(e.input)):
             self._resume_if_ready()
-        else:
-            self._event_buffer.setdefault(e.name, deque()).append(_fresh(e.input))
 
     def _on_terminated(self, e: h.ExecutionTerminated) -> None:
         self._close_generator()
@@ -285,19 +296,7 @@ class Replayer:
 
     def wait_event(self, name: str) -> ExternalEventTask:
         """A task for the next event ``name``; completes now if one is buffered."""
-        task = ExternalEventTask(name)
-        buffered = self._event_buffer.get(name)
-        if buffered:
-            task.complete(buffered.popleft())
-        else:
-            self._event_waiters.setdefault(name, deque()).append(task)
-        return task
-
-    def forget_event_waiter(self, task: ExternalEventTask) -> None:
-        """Stop delivering events to ``task`` (its timeout fired)."""
-        waiters = self._event_waiters.get(task.name)
-        if waiters and task in waiters:
-            waiters.remove(task)
+        return self._events.wait(name)
 
     def request_continue_as_new(self, value: Any) -> None:
         """Remember that the execution should restart with ``value`` when it returns."""
@@ -311,6 +310,7 @@ class Replayer:
     def _resume_if_ready(self) -> None:
         if self._waiting is not None and self._waiting.is_complete:
             task, self._waiting = self._waiting, None
+            task._parents.remove(self._code_waiting)
             self._resume(task._result, task._exception)
 
     def _resume(self, value: Any, exc: BaseException | None) -> None:
@@ -322,10 +322,7 @@ class Replayer:
             except StopIteration as stop:
                 self._complete(stop.value)
                 return
-            except NonDeterminismError as nd:
-                self._fail(nd)
-                return
-            except Exception as err:
+            except BaseException as err:  # SystemExit too: it ends this instance, not the worker
                 self._fail(err)
                 return
             if not isinstance(yielded, Task):
@@ -342,7 +339,10 @@ class Replayer:
                 self._complete(None)
                 return
             if not yielded.is_complete:
+                yielded._reclaim()  # an event wait that lost a race, now waited on again
+            if not yielded.is_complete:
                 self._waiting = yielded
+                yielded._parents.append(self._code_waiting)
                 return
             value, exc = yielded._result, yielded._exception
 
@@ -356,26 +356,33 @@ class Replayer:
             return
         try:
             value = payload.normalize(output, f"output of orchestration {self.name!r}")
-        except Exception as exc:
+        except BaseException as exc:
             self._fail(exc)
             return
         self._done = StepResult(RuntimeStatus.COMPLETED, output=value)
 
     def _fail(self, exc: BaseException) -> None:
+        if not isinstance(exc, Exception) and not self.is_replaying:
+            log.error(
+                "orchestration %r (instance %s) raised %s; the instance fails with it",
+                self.name,
+                self.instance_id,
+                type(exc).__name__,
+                exc_info=exc,
+            )
         self._close_generator()
         self._done = StepResult(RuntimeStatus.FAILED, failure=failure_of(exc))
 
     def _close_generator(self) -> None:
         if self._gen is not None:
-            # The orchestrator's own cleanup may fail; it is ending anyway.
-            with contextlib.suppress(Exception):
+            # The orchestrator's own cleanup may fail (even with SystemExit); it is ending.
+            with contextlib.suppress(BaseException):
                 self._gen.close()
 
     def _carryover(self) -> list[h.EventRaised]:
         return [
             h.EventRaised(timestamp=self.current_time, name=name, input=value)
-            for name, values in self._event_buffer.items()
-            for value in values
+            for name, value in self._events.buffered()
         ]
 
 

@@ -29,6 +29,11 @@ class Runtime:
         clock: inject a ``FakeClock`` to drive durable timers in tests.
         activity_concurrency: activity threads.
         lease: work-item lease length.
+        poll_interval: seconds between looks for work when idle (new work wakes it early).
+        activity_timeout: per-attempt timeout (``timedelta`` or seconds) of activities whose
+            ``call_activity`` gives none; ``None``: no limit.
+        drain_timeout: seconds :meth:`stop` (and leaving the ``with`` block) lets in-flight
+            work finish before giving it up; a hung activity never blocks longer.
     """
 
     def __init__(
@@ -40,6 +45,8 @@ class Runtime:
         activity_concurrency: int = 4,
         lease: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
+        activity_timeout: timedelta | float | None = None,
+        drain_timeout: float = 10.0,
     ) -> None:
         self.app = app
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -53,7 +60,9 @@ class Runtime:
             lease=lease,
             poll_interval=poll_interval,
             on_end=completions.ended,
+            activity_timeout=activity_timeout,
         )
+        self.drain_timeout = drain_timeout
         self.client = Client(
             self.store,
             app=app,
@@ -68,9 +77,14 @@ class Runtime:
         self.worker.start()
         return self
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the worker (finishing in-flight work) and close the store if we opened it."""
-        self.worker.stop(timeout)
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the worker and close the store if we opened it.
+
+        In-flight work gets ``timeout`` seconds (default: ``drain_timeout``) to finish;
+        what is still running then is given up, and its leases are released so it runs
+        again at once elsewhere (see :meth:`Worker.stop`).
+        """
+        self.worker.stop(self.drain_timeout if timeout is None else timeout)
         if self._owns_store:
             self.store.close()
 

@@ -11,15 +11,21 @@ from datetime import datetime
 
 from durableflow.core import history as h
 from durableflow.core.actions import CreateTimer, ScheduleActivity, StartSubOrchestration
+from durableflow.core.errors import InvalidStateError
 from durableflow.core.status import RuntimeStatus
-from durableflow.runtime.executor import StepResult
+from durableflow.runtime.executor import StepResult, failure_of
 from durableflow.runtime.store.base import (
     InstanceRecord,
     Message,
     NewInstance,
     OrchestrationCommit,
+    OrchestrationWorkItem,
     OutgoingMessage,
 )
+
+_ACTION_EVENTS = (h.TaskScheduled, h.TimerCreated, h.SubOrchestrationInstanceCreated)
+_END_EVENTS = (h.ExecutionCompleted, h.ExecutionFailed, h.ContinuedAsNew, h.ExecutionTerminated)
+_LIVE = (RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED)
 
 
 def split_messages(
@@ -128,3 +134,38 @@ def _reply_to_parent(
             timestamp=now, task_id=instance.parent_task_id, failure=failure
         )
     return OutgoingMessage(instance.parent_instance_id, event, execution_id=parent_xid)
+
+
+def execution_started(item: OrchestrationWorkItem) -> h.ExecutionStarted | None:
+    """The current execution's ExecutionStarted: it opens the history (after at most one
+    OrchestratorStarted), or arrives with this first step."""
+    for e in item.history[:2]:
+        if isinstance(e, h.ExecutionStarted):
+            return e
+    for m in item.messages:
+        if isinstance(m.event, h.ExecutionStarted):
+            return m.event
+    return None
+
+
+def failed_step(
+    item: OrchestrationWorkItem, commit: OrchestrationCommit, err: Exception, now: datetime
+) -> OrchestrationCommit:
+    """Instead of ``commit``, which the store refused with ``err``: record the step's inputs
+    and fail the instance with the error (its parent, if any, is told)."""
+    inst = item.instance
+    error = InvalidStateError(
+        f"the step of orchestration {inst.name!r} (instance {inst.instance_id!r}) could not "
+        f"be stored: {err}. The instance fails so that other instances keep running; fix "
+        "the code that produced the value"
+    )
+    failure = h.FailureDetails(
+        failure_of(error).error_type, str(error), failure_of(err).stack_trace
+    )
+    events = list(commit.new_events)
+    if events and isinstance(events[-1], _END_EVENTS) and commit.status not in _LIVE:
+        events.pop()  # the completion event the step would have written
+    inputs = [e for e in events if not isinstance(e, _ACTION_EVENTS)]
+    inputs.append(h.ExecutionFailed(timestamp=now, failure=failure))
+    result = StepResult(RuntimeStatus.FAILED, new_events=inputs, failure=failure)
+    return build_commit(inst, result, commit.consumed, now, execution_started(item))

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from durableflow.core.errors import EventTimeoutError, TaskFailedError
+from durableflow.core.errors import (
+    EventTimeoutError,
+    TaskCancelledError,
+    TaskFailedError,
+    TimerCancelledError,
+)
 
 
 class Task:
@@ -61,6 +66,18 @@ class Task:
         for parent in list(self._parents):
             parent.on_child_completed(self)
 
+    def _is_unwanted(self) -> bool:
+        """True when every task that waited on this one has settled (completed or been
+        abandoned itself), so nothing can ever use its result."""
+        parents = self._parents
+        return bool(parents) and all(p.is_complete or p._released for p in parents)
+
+    def _abandon(self) -> None:
+        """Nothing waits on this task any more (see :mod:`~durableflow.runtime.event_waiters`)."""
+
+    def _reclaim(self) -> None:
+        """The code uses this task again: undo :meth:`_abandon`."""
+
 
 class ScheduledTask(Task):
     """A task backed by one action with a sequence number (activity, timer, sub-orchestration)."""
@@ -86,36 +103,92 @@ class TimerTask(ScheduledTask):
     @property
     def is_cancelled(self) -> bool:
         """True once cancelled before it fired."""
-        return self.is_complete and self._result is _CANCELLED
+        return self.is_complete and isinstance(self._exception, TimerCancelledError)
 
     def cancel(self) -> None:
-        """Stop waiting for the timer; a later firing is ignored."""
+        """Stop waiting for the timer; a later firing is ignored.
+
+        A cancelled timer never fires: yielding it raises ``TimerCancelledError``. Cancel
+        only a timer that lost a race; a composite still waiting on it never completes.
+        """
         if not self.is_complete:
             self._on_cancel(self.task_id)
             self.is_complete = True
-            self._result = _CANCELLED
+            self._exception = TimerCancelledError(
+                f"timer {self.task_id} (due {self.fire_at.isoformat()}) was cancelled, so it "
+                "will never fire; yield it only if it was not cancelled (check is_cancelled)"
+            )
 
 
-_CANCELLED = object()
+class EventQueue(Protocol):
+    """What an :class:`ExternalEventTask` needs from the queues it waits in."""
+
+    def attach(self, task: ExternalEventTask) -> None:
+        """Make ``task`` live again (it takes events)."""
+
+    def detach(self, task: ExternalEventTask) -> None:
+        """Stop delivering events to ``task``."""
 
 
 class ExternalEventTask(Task):
-    """Waits for the next external event of ``name`` (FIFO among waiters)."""
+    """Waits for the next external event of ``name``.
 
-    __slots__ = ("name",)
+    Events go to the oldest live waiter of their name. A waiter stops taking events when it
+    is cancelled or abandoned (it lost a ``task_any`` race and nothing else waits on it);
+    see :mod:`~durableflow.runtime.event_waiters`.
 
-    def __init__(self, name: str) -> None:
+    Attributes:
+        name: the event name.
+        order: creation order among this execution's waiters.
+        live: True while it takes the next event of its name.
+    """
+
+    __slots__ = ("_queue", "live", "name", "order")
+
+    def __init__(self, name: str, order: int, queue: EventQueue) -> None:
         super().__init__()
         self.name = name
+        self.order = order
+        self.live = False
+        self._queue = queue
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once cancelled before its event arrived."""
+        return self.is_complete and isinstance(self._exception, TaskCancelledError)
+
+    def cancel(self) -> None:
+        """Stop waiting: the next event of this name goes to another waiter (or is buffered
+        for the next ``wait_for_external_event``). Yielding it afterwards raises
+        ``TaskCancelledError``. Does nothing once the event has arrived."""
+        if not self.is_complete:
+            self._queue.detach(self)
+            self.is_complete = True
+            self._exception = TaskCancelledError(
+                f"the wait for external event {self.name!r} was cancelled; "
+                "call ctx.wait_for_external_event again to wait for the next one"
+            )
+
+    def _abandon(self) -> None:
+        self._queue.detach(self)
+
+    def _reclaim(self) -> None:
+        self._queue.attach(self)
 
 
 class CompositeTask(Task):
-    """A task that completes from its children."""
+    """A task that completes from its children.
 
-    __slots__ = ("children",)
+    When it completes, children nothing else waits on are abandoned (an event waiter that
+    lost a ``task_any`` race stops taking events); passing such a child to a new composite,
+    or yielding it, makes it wanted again.
+    """
+
+    __slots__ = ("_released", "children")
 
     def __init__(self, children: Sequence[Task]) -> None:
         super().__init__()
+        self._released = False
         self.children = list(children)
         for child in self.children:
             if not isinstance(child, Task):
@@ -123,11 +196,58 @@ class CompositeTask(Task):
                     f"expected durable tasks, got {type(child).__name__}; pass the tasks that "
                     "ctx.call_activity / create_timer / ... returned"
                 )
+        # Reclaim before joining: a reclaimed child may complete at once, and must not
+        # notify a composite that is still being built.
+        for child in self.children:
+            if not child.is_complete:
+                child._reclaim()
+        for child in self.children:
             child._parents.append(self)
 
     def on_child_completed(self, child: Task) -> None:
         """React to one child's completion."""
         raise NotImplementedError
+
+    def complete(self, result: Any) -> None:
+        """Complete, then abandon the children nothing waits on any more."""
+        if not self.is_complete:
+            super().complete(result)
+            self._release_children()
+
+    def fail(self, exception: BaseException) -> None:
+        """Fail, then abandon the children nothing waits on any more."""
+        if not self.is_complete:
+            super().fail(exception)
+            self._release_children()
+
+    def _release_children(self) -> None:
+        for child in self.children:
+            if not child.is_complete and child._is_unwanted():
+                child._abandon()
+
+    def _abandon(self) -> None:
+        self._released = True
+        self._release_children()
+
+    def _reclaim(self) -> None:
+        if self._released:
+            self._released = False
+            for child in self.children:
+                if not child.is_complete:
+                    child._reclaim()
+
+
+class CodeWaiting(CompositeTask):
+    """Stands for the orchestrator code as a parent of the task it is suspended on, so that
+    task counts as wanted while the code waits for it."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def on_child_completed(self, child: Task) -> None:
+        """Nothing: the replayer resumes the code once the event is applied."""
 
 
 class WhenAllTask(CompositeTask):
@@ -178,29 +298,40 @@ class WhenAnyTask(CompositeTask):
 class EventWithTimeoutTask(CompositeTask):
     """An external event raced against its own timer; the loser is cancelled."""
 
-    __slots__ = ("_event", "_on_timeout", "_timer")
+    __slots__ = ("_event", "_timer")
 
-    def __init__(
-        self,
-        event: ExternalEventTask,
-        timer: TimerTask,
-        on_timeout: Callable[[ExternalEventTask], None],
-    ) -> None:
+    def __init__(self, event: ExternalEventTask, timer: TimerTask) -> None:
         super().__init__([event, timer])
         self._event = event
         self._timer = timer
-        self._on_timeout = on_timeout
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once cancelled before the event or the timeout."""
+        return self.is_complete and isinstance(self._exception, TaskCancelledError)
 
     def on_child_completed(self, child: Task) -> None:
-        """Event first: cancel the timer. Timer first: stop waiting and raise a timeout."""
+        """Event first: cancel the timer. Timer first: raise a timeout (the event wait,
+        abandoned, stops taking events)."""
         if self.is_complete:
             return
         if child is self._event:
             self._timer.cancel()
             self.complete(self._event._result)
         elif not self._timer.is_cancelled:
-            self._on_timeout(self._event)
             self.fail(EventTimeoutError(self._event.name))
+
+    def cancel(self) -> None:
+        """Stop waiting for the event and cancel its timer. Yielding it afterwards raises
+        ``TaskCancelledError``. Does nothing once the event or the timeout came."""
+        if not self.is_complete:
+            self._event.cancel()
+            self._timer.cancel()
+            self.is_complete = True
+            self._exception = TaskCancelledError(
+                f"the wait for external event {self._event.name!r} was cancelled; "
+                "call ctx.wait_for_external_event again to wait for the next one"
+            )
 
 
 class RetryableTask(CompositeTask):

@@ -3,15 +3,18 @@
 Threads:
   * one orchestration thread runs steps one at a time (steps are short: replay + one commit);
   * ``activity_concurrency`` activity threads each run one activity at a time;
-  * a lease keeper renews the leases of long-running activities.
+  * a lease keeper renews the leases of long-running activities and fails attempts that
+    run past their timeout.
 
 Live orchestrator generators are kept between steps (:mod:`~durableflow.runtime.sessions`),
 so an instance's total cost grows with its history, not with its square. They are only a
 shortcut: after a restart, an eviction or a lost lease, the step replays the whole history
 instead.
 
-This module holds the threads, the state and the orchestration steps; what happens to an
-activity, from its lease to its result, is in :mod:`~durableflow.runtime.activity_work`.
+This module holds the state and the orchestration steps; starting, supervising and
+stopping the threads is in :mod:`~durableflow.runtime.lifecycle`, what happens to an
+activity, from its lease to its result, in :mod:`~durableflow.runtime.activity_work`, and
+lease renewals and attempt timeouts in :mod:`~durableflow.runtime.lease_keeper`.
 """
 
 from __future__ import annotations
@@ -19,26 +22,34 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import signal
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import FrameType
 from typing import Any, Literal, overload
 
 from durableflow.core import history as h
+from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
-from durableflow.core.errors import UnknownFunctionError
+from durableflow.core.errors import StoreError, StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime import instance_log
+from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.executor import Replayer, StepResult, failure_of
+from durableflow.runtime.lease_keeper import LeaseKeeper
+from durableflow.runtime.lifecycle import Lifecycle
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
-from durableflow.runtime.steps import build_commit, split_messages
+from durableflow.runtime.steps import (
+    build_commit,
+    execution_started,
+    failed_step,
+    split_messages,
+)
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
     OrchestrationCommit,
@@ -48,10 +59,18 @@ from durableflow.runtime.store.base import (
 
 log = logging.getLogger("durableflow.worker")
 
-__all__ = ["StepTrace", "Worker"]
+_Decided = tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]
 
 
-class Worker(ActivityWork):
+def _is_invalid_step(err: Exception) -> bool:
+    """True when ``err`` says a step's commit is invalid in itself (a payload or an id the
+    store refuses): committing it again cannot succeed, so its instance fails instead."""
+    return isinstance(err, TypeError | ValueError | OverflowError) and not isinstance(
+        err, StoreError
+    )
+
+
+class Worker(Lifecycle, ActivityWork, LeaseKeeper):
     """Runs orchestrations and activities of ``app`` from ``store``.
 
     Args:
@@ -68,6 +87,9 @@ class Worker(ActivityWork):
             (observability; tests use it to prove two workers never overlap on a step).
         on_end: called with the ids of instances that a committed step has just ended
             (completed, failed or terminated); ``Runtime`` wakes waiting clients with it.
+        activity_timeout: the per-attempt timeout (a ``timedelta`` or seconds) of
+            activities whose ``call_activity`` gives none; ``None``: no limit. See
+            :mod:`~durableflow.runtime.activity_attempts`.
     """
 
     def __init__(
@@ -84,11 +106,13 @@ class Worker(ActivityWork):
         owner: str | None = None,
         on_step: Callable[[StepTrace], None] | None = None,
         on_end: Callable[[list[str]], None] | None = None,
+        activity_timeout: timedelta | float | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.activity_concurrency = activity_concurrency
+        self.activity_timeout = activity_timeout_of(activity_timeout, "activity_timeout")
         self.lease = lease
         self.poll_interval = poll_interval
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -116,48 +140,19 @@ class Worker(ActivityWork):
         self._step_lock = threading.Lock()
         self._act_queue: queue.Queue[ActivityWorkItem | None] = queue.Queue()
         self._busy_lock = threading.Lock()
+        # Attempts running on this worker's threads (a subset of _running), for timeouts,
+        # heartbeats and giving up at shutdown; guarded by _running_lock.
+        self._attempts: dict[tuple[int, int], Attempt] = {}
+        self._keeper_wake = threading.Event()
+        self._threads_lock = threading.Lock()
+        self._runners_started = 0
         subscribe = getattr(self.clock, "subscribe", None)
         if subscribe is not None:
             subscribe(self._orch_wake)
             subscribe(self._act_wake)
+            subscribe(self._keeper_wake)
 
     # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the worker threads and return."""
-        self._stop.clear()
-        targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
-        targets.append(("activity-dispatch", self._activity_dispatch_loop))
-        targets += [
-            (f"activities-{i}", self._activity_runner) for i in range(self.activity_concurrency)
-        ]
-        targets.append(("lease-keeper", self._lease_loop))
-        for name, target in targets:
-            t = threading.Thread(target=target, name=f"durableflow-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking work and wait up to ``timeout`` seconds for in-flight work to finish.
-
-        Work that does not finish in time keeps its lease until it expires, then another
-        worker runs it again (activities are at-least-once), so nothing is lost.
-        """
-        self._stop.set()
-        self.wake()
-        deadline = time.monotonic() + timeout
-        producers = [t for t in self._threads if not t.name.startswith("durableflow-activities-")]
-        runners = [t for t in self._threads if t.name.startswith("durableflow-activities-")]
-        # Producers first: the orchestration thread may still hand pre-leased activities to
-        # the runners; only then tell the runners to finish what is queued and exit.
-        for t in producers:
-            t.join(max(deadline - time.monotonic(), 0))
-        for _ in runners:
-            self._act_queue.put(None)
-        for t in runners:
-            t.join(max(deadline - time.monotonic(), 0))
-        self._threads = []
-        self._record_results()
-
     def is_idle(self) -> bool:
         """True when no step or activity is being locked, run or committed right now."""
         with self._busy_lock:
@@ -171,29 +166,6 @@ class Worker(ActivityWork):
         """Look for work now instead of after the poll interval."""
         self._orch_wake.set()
         self._act_wake.set()
-
-    def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Run until SIGINT or SIGTERM, then shut down gracefully.
-
-        ``on_ready`` is called once the signal handlers are installed and work has started.
-        """
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("received signal %d, finishing in-flight work", signum)
-            self._stop.set()
-            self.wake()
-
-        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            if on_ready is not None:
-                on_ready()
-            while not self._stop.wait(0.5):
-                pass
-            self.stop()
-        finally:
-            for s, handler in old.items():
-                signal.signal(s, handler)
 
     def __enter__(self) -> Worker:
         self.start()
@@ -249,7 +221,7 @@ class Worker(ActivityWork):
         self._results_recorded(results)
         if not items:
             return 0
-        decided: list[tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]] = []
+        decided: list[_Decided] = []
         for item in items:
             began = time.monotonic_ns()
             try:
@@ -269,9 +241,7 @@ class Worker(ActivityWork):
                 left -= commit.lease_limit
         ended = time.monotonic_ns()
         try:
-            applied = self.store.commit_orchestrations(
-                [(item, commit) for item, commit, _, _ in decided], now=now
-            )
+            applied = self._commit_decided(decided, now)
         except BaseException:
             self._release_runners(reserved)
             for item, _, _, _ in decided:
@@ -280,11 +250,95 @@ class Worker(ActivityWork):
             raise
         for (item, commit, replayer, began), ok in zip(decided, applied, strict=True):
             reserved -= self._run_leased(commit)
-            self._after_commit(item, commit, replayer, ok)
+            if ok is not None:
+                self._after_commit(item, commit, replayer, ok)
             if self._on_step is not None:
-                self._on_step(StepTrace(item.instance.instance_id, self.owner, began, ended, ok))
+                trace = StepTrace(item.instance.instance_id, self.owner, began, ended, bool(ok))
+                self._on_step(trace)
         self._release_runners(reserved)
         return len(items)
+
+    def _commit_decided(self, decided: list[_Decided], now: datetime) -> list[bool | None]:
+        """Commit a batch's steps in one transaction; if that fails, each step alone, so one
+        instance's bad step cannot hold back the others (see :meth:`_commit_alone`).
+
+        Each entry says whether the step was applied (False: the lease was lost), or is None
+        for a step that was given up (its instance released to run again later).
+        """
+        try:
+            return list(
+                self.store.commit_orchestrations(
+                    [(item, commit) for item, commit, _, _ in decided], now=now
+                )
+            )
+        except StoreLockedError:
+            raise  # the store is busy, not a step at fault: the whole batch is retried later
+        except Exception as err:
+            if len(decided) > 1:
+                log.warning(
+                    "committing a batch of %d steps failed (%s); committing each alone",
+                    len(decided),
+                    err,
+                )
+            first = err
+        # The failed transaction wrote nothing, so the leases it handed out do not exist.
+        for _, commit, _, _ in decided:
+            commit.leased.clear()
+        if len(decided) == 1:
+            if not _is_invalid_step(first):
+                raise first  # the store failed, not the step: retried after the poll interval
+            return [self._commit_alone(decided, 0, now, first)]
+        applied: list[bool | None] = []
+        for k, (item, commit, _, _) in enumerate(decided):
+            if isinstance(first, StoreLockedError):  # the store got busy: stop, retry later
+                self._release(item)
+                applied.append(None)
+                continue
+            try:
+                applied.append(self._commit_alone(decided, k, now))
+            except StoreLockedError as busy:
+                commit.leased.clear()
+                first = busy
+                self._release(item)
+                applied.append(None)
+        if all(ok is None for ok in applied):
+            raise first
+        return applied
+
+    def _release(self, item: OrchestrationWorkItem) -> None:
+        self._sessions.evict(item.instance.instance_id)
+        self.store.abandon_orchestration(item)
+
+    def _commit_alone(
+        self, decided: list[_Decided], k: int, now: datetime, err: Exception | None = None
+    ) -> bool | None:
+        """Commit step ``k`` of ``decided`` on its own (or, when ``err`` says why it already
+        failed alone, skip to the outcome). A step the store refuses as invalid fails its
+        instance with the error; any other error releases the instance to retry later."""
+        item, commit, _, began = decided[k]
+        iid = item.instance.instance_id
+        if err is None:
+            try:
+                return self.store.commit_orchestrations([(item, commit)], now=now)[0]
+            except StoreLockedError:
+                raise
+            except Exception as exc:
+                commit.leased.clear()
+                err = exc
+        if _is_invalid_step(err):
+            log.error("step of %s cannot be stored (%s); failing the instance", iid, err)
+            failed = failed_step(item, commit, err, now)
+            try:
+                ok = self.store.commit_orchestrations([(item, failed)], now=now)[0]
+            except Exception:
+                log.exception("could not record the failure of %s; releasing it", iid)
+            else:
+                decided[k] = (item, failed, None, began)
+                return ok
+        else:
+            log.error("step of %s failed to commit (%s); releasing it", iid, err)
+        self._release(item)
+        return None
 
     def _decide(
         self, item: OrchestrationWorkItem, now: datetime
@@ -344,7 +398,10 @@ class Worker(ActivityWork):
         return kept if keep_first else len(commit.leased)
 
     def _reserve_runners(self, wanted: int) -> int:
-        """Take up to ``wanted`` free runner slots without waiting; how many were taken."""
+        """Take up to ``wanted`` free runner slots without waiting; how many were taken
+        (none once stopping: new activities are then left for any worker)."""
+        if self._stop.is_set():
+            return 0
         got = 0
         while got < wanted and self._free_slots.acquire(blocking=False):
             got += 1
@@ -367,18 +424,16 @@ class Worker(ActivityWork):
             log.warning("lost the lease on %s; another worker owns it", iid)
             return
         if replayer is not None:
-            started = next(
-                (e for e in item.history[:2] if isinstance(e, h.ExecutionStarted)), None
-            ) or next(
-                (m.event for m in item.messages if isinstance(m.event, h.ExecutionStarted)), None
+            self._sessions.keep(
+                iid, Session(replayer, item.instance, item.epoch, execution_started(item))
             )
-            self._sessions.keep(iid, Session(replayer, item.instance, item.epoch, started))
         elif commit.new_events:
             self._sessions.evict(iid)
         self._announce(iid, commit)
 
     def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
         """Tell whoever waits what a committed step of ``iid`` did."""
+        instance_log.step_committed(iid, commit)
         if self._on_end is not None and commit.status.is_terminal and commit.new_events:
             self._on_end([iid])
         if len(commit.activities) > len(commit.leased):

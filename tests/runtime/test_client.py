@@ -154,6 +154,23 @@ def test_list_instances_filters_by_status_and_prefix(rt: df.Runtime) -> None:
     assert [s.instance_id for s in rt.client.list_instances(name_prefix="wai")] == [waiting]
 
 
+@pytest.mark.parametrize(
+    "status",
+    ["COMPLETED", "completed", "Completed", ["completed"], ("COMPLETED", df.RuntimeStatus.FAILED)],
+    ids=repr,
+)
+def test_list_instances_accepts_status_names_in_any_case(rt: df.Runtime, status: Any) -> None:
+    done = rt.client.start_new(echo_once, input=1)
+    rt.client.wait_for_completion(done, timeout=30)
+    rt.client.start_new(waits)
+    assert [s.instance_id for s in rt.client.list_instances(status=status)] == [done]
+
+
+def test_list_instances_with_an_unknown_status_name_says_which_exist(rt: df.Runtime) -> None:
+    with pytest.raises(ValueError, match="unknown runtime status 'DONE'; expected one of PENDING"):
+        rt.client.list_instances(status="DONE")
+
+
 def test_exported_history_replays_to_the_same_output(rt: df.Runtime) -> None:
     iid = rt.client.start_new(echo_once, input={"k": [1, 2]})
     rt.client.wait_for_completion(iid, timeout=30)

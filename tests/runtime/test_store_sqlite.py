@@ -6,11 +6,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from durableflow.core.actions import ScheduleActivity
 from durableflow.core.errors import InstanceAlreadyExistsError, StoreError, StoreLockedError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
@@ -31,11 +33,12 @@ from tests.runtime.store_contract import (
     step,
     types,
 )
+from tests.runtime.store_lease_contract import LeaseContract
 from tests.runtime.store_step_contract import StepContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
-class TestSqliteStoreContract(StoreContract, WorkContract, StepContract):
+class TestSqliteStoreContract(StoreContract, WorkContract, StepContract, LeaseContract):
     """The contract on a fresh database file."""
 
     @pytest.fixture
@@ -346,3 +349,19 @@ def test_locking_costs_the_same_with_10k_instances_as_with_100(tmp_path: Path) -
     small = _vm_steps_to_lock(_db(tmp_path, "small.db"), 100)
     large = _vm_steps_to_lock(_db(tmp_path, "large.db"), 10_000)
     assert large == small
+
+
+def test_a_database_from_before_activity_timeouts_is_upgraded_in_place(tmp_path: Path) -> None:
+    with closing(sqlite3.connect(_db(tmp_path))) as conn:
+        conn.execute(sql.CREATE_MIGRATIONS)
+        for statement in dict(sql.MIGRATIONS)["0001_initial"]:
+            conn.execute(statement)
+        conn.execute(sql.RECORD_MIGRATION, ("0001_initial", "2026-11-01T00:00:00+00:00"))
+        conn.commit()
+    store = SqliteStore(_db(tmp_path))
+    start(store)
+    limit = timedelta(seconds=2)
+    step(store, lock(store), activities=[ScheduleActivity(1, "a", 1, limit)])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    store.close()
+    assert act is not None and act.timeout == limit

@@ -13,11 +13,17 @@ import pytest
 
 from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
-from durableflow.core.errors import InstanceAlreadyExistsError, InvalidStateError, StoreError
+from durableflow.core.errors import (
+    InstanceAlreadyExistsError,
+    InvalidInstanceIdError,
+    InvalidStateError,
+    StoreError,
+)
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
     ActivityWorkItem,
     LeaseLostError,
+    NewInstance,
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
@@ -128,6 +134,33 @@ class WorkContract:
         assert store.commit_orchestrations(batch, now=at(61)) == [False, True]
         assert store.get_history("b1") == []
         assert len(store.get_history("b2")) == 1
+
+    def test_commit_orchestrations_with_one_invalid_step_writes_none_of_the_batch(
+        self, store: Store
+    ) -> None:
+        start(store, "b1")
+        start(store, "b2")
+        items = store.lock_orchestrations("w", now=T0, lease=LEASE, limit=2)
+        batch = [
+            (
+                it,
+                OrchestrationCommit(
+                    new_events=[m.event for m in it.messages],
+                    status=RuntimeStatus.RUNNING,
+                    consumed=[m.message_id for m in it.messages],
+                    new_instances=[
+                        NewInstance("", "child", "x1", None, T0, it.instance.instance_id, 0)
+                    ]
+                    if it.instance.instance_id == "b2"
+                    else [],
+                ),
+            )
+            for it in items
+        ]
+        with pytest.raises(InvalidInstanceIdError):
+            store.commit_orchestrations(batch, now=at(1))
+        assert store.get_history("b1") == [] and store.get_history("b2") == []
+        assert store.commit_orchestrations(batch[:1], now=at(1)) == [True]
 
     def test_commit_can_lease_its_new_activities_to_the_committer(self, store: Store) -> None:
         start(store)

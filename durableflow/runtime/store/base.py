@@ -74,7 +74,11 @@ class OrchestrationWorkItem:
 
 @dataclass(frozen=True, slots=True)
 class ActivityWorkItem:
-    """A locked activity invocation."""
+    """A locked activity invocation.
+
+    ``timeout`` is the per-attempt timeout its ``call_activity`` asked for (``None``: the
+    worker's default applies).
+    """
 
     work_id: int
     instance_id: str
@@ -85,6 +89,7 @@ class ActivityWorkItem:
     attempt: int
     lease_owner: str
     lease_expires: datetime
+    timeout: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +366,14 @@ class Store(Protocol):
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
         """Extend a running activity's lease; False if the lease was lost."""
+        ...
+
+    def release_leases(self, owner: str) -> int:
+        """Release every instance and activity lease ``owner`` holds, as a worker that stops
+        gracefully does, so that others take its work at once instead of when the leases
+        expire. Commits and completions still under way for ``owner`` are then refused
+        (``LeaseLostError``), as after an expiry. Returns how many leases were released.
+        """
         ...
 
     def next_wake_time(self) -> datetime | None:

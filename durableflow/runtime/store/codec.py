@@ -48,6 +48,16 @@ def opt_from_micros(micros: int | None) -> datetime | None:
     return None if micros is None else from_micros(micros)
 
 
+def opt_duration_micros(duration: timedelta | None) -> int | None:
+    """A duration in whole microseconds, keeping ``None``."""
+    return None if duration is None else duration // _MICRO
+
+
+def opt_duration(micros: int | None) -> timedelta | None:
+    """The duration of :func:`opt_duration_micros`, keeping ``None``."""
+    return None if micros is None else timedelta(microseconds=micros)
+
+
 def encode_value(value: Any, where: str) -> str:
     """A payload as JSON text; ``where`` names it in the error if it is not JSON."""
     return payload.encode(value, where)

@@ -186,6 +186,16 @@ class MemoryStore:
         """Apply ``commit`` atomically and release the lease (``LeaseLostError`` if lost)."""
         iid = item.instance.instance_id
         p = semantics.prepare_commit(iid, item.instance.name, commit, now)
+        self._apply_step(item, commit, p, now)
+
+    def _apply_step(
+        self,
+        item: OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        p: semantics.PreparedCommit,
+        now: datetime,
+    ) -> None:
+        iid = item.instance.instance_id
         now = codec.utc(now)
         d = self._d()
         with d.lock:
@@ -195,9 +205,10 @@ class MemoryStore:
             inst.history.extend(codec.decode_event(e) for e in p.events)
             lease_to = commit.lease_activities_to
             k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
-            for n, (task_id, name, input_json) in enumerate(p.activities):
+            for n, (task_id, name, input_json, timeout_us) in enumerate(p.activities):
                 wid = d.next_id()
                 act = mdata.Activity(wid, iid, inst.execution_id, task_id, name, input_json, now)
+                act.timeout = codec.opt_duration(timeout_us)
                 d.activities[wid] = act
                 if lease_to is not None and n < k:
                     act.lease_owner, act.lease_expires = lease_to[0], codec.utc(lease_to[1])
@@ -213,6 +224,7 @@ class MemoryStore:
                             attempt=1,
                             lease_owner=lease_to[0],
                             lease_expires=act.lease_expires,
+                            timeout=act.timeout,
                         )
                     )
             for new, input_json, started in p.new_instances:
@@ -276,11 +288,19 @@ class MemoryStore:
         *,
         now: datetime,
     ) -> list[bool]:
-        """Apply several steps; each only if its lease still holds (the result says which)."""
+        """Apply several steps; each only if its lease still holds (the result says which).
+
+        Every step is validated and encoded first, so a step that cannot be stored fails the
+        call before any of the batch is applied, as a rolled-back transaction would.
+        """
+        prepared = [
+            semantics.prepare_commit(item.instance.instance_id, item.instance.name, commit, now)
+            for item, commit in batch
+        ]
         applied = []
-        for item, commit in batch:
+        for (item, commit), p in zip(batch, prepared, strict=True):
             try:
-                self.commit_orchestration(item, commit, now=now)
+                self._apply_step(item, commit, p, now)
             except LeaseLostError:
                 applied.append(False)
             else:
@@ -331,6 +351,7 @@ class MemoryStore:
                         attempt=act.attempt,
                         lease_owner=owner,
                         lease_expires=act.lease_expires,
+                        timeout=act.timeout,
                     )
             return None
 
@@ -428,6 +449,19 @@ class MemoryStore:
                 return False
             act.lease_expires = until
             return True
+
+    def release_leases(self, owner: str) -> int:
+        """Release every instance and activity lease ``owner`` holds; how many."""
+        d = self._d()
+        released = 0
+        with d.lock:
+            rows: list[mdata.Instance | mdata.Activity] = [*d.instances.values()]
+            rows += d.activities.values()
+            for row in rows:
+                if row.lease_owner == owner and row.lease_expires is not None:
+                    row.lease_owner, row.lease_expires = None, None
+                    released += 1
+        return released
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued

@@ -78,6 +78,7 @@ class Activity:
     attempt: int = 0
     lease_owner: str | None = None
     lease_expires: datetime | None = None
+    timeout: timedelta | None = None
 
 
 @dataclass(slots=True)

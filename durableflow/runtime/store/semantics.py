@@ -104,7 +104,7 @@ class PreparedCommit:
     output: str | None
     failure: str | None
     custom_status: str | None
-    activities: list[tuple[int, str, str]]
+    activities: list[tuple[int, str, str, int | None]]
     new_instances: list[tuple[NewInstance, str, str]]
     messages: list[tuple[str, str, int, str | None]]
     continue_events: list[str]
@@ -141,7 +141,12 @@ def prepare_commit(
         failure=codec.encode_failure(commit.failure),
         custom_status=codec.encode_optional(commit.custom_status, f"custom status of {where}"),
         activities=[
-            (a.task_id, a.name, codec.encode_value(a.input, f"input of activity {a.name!r}"))
+            (
+                a.task_id,
+                a.name,
+                codec.encode_value(a.input, f"input of activity {a.name!r}"),
+                codec.opt_duration_micros(a.timeout),
+            )
             for a in commit.activities
         ],
         new_instances=new_instances,

@@ -110,6 +110,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS activities_instance ON activities (instance_id)",
         ],
     ),
+    (
+        # The per-attempt timeout a call_activity asked for, in microseconds (NULL: the
+        # worker's default).
+        "0002_activity_timeout",
+        ["ALTER TABLE activities ADD COLUMN timeout_us INTEGER"],
+    ),
 ]
 
 CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS migrations (
@@ -203,11 +209,12 @@ DELETE_MESSAGES = "DELETE FROM messages WHERE instance_id = ?"
 
 # -- activities ----------------------------------------------------------------------------
 INSERT_ACTIVITY = """INSERT INTO activities
-    (instance_id, execution_id, task_id, name, input, visible_at) VALUES (?, ?, ?, ?, ?, ?)"""
+    (instance_id, execution_id, task_id, name, input, timeout_us, visible_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)"""
 INSERT_LEASED_ACTIVITY = """INSERT INTO activities
-    (instance_id, execution_id, task_id, name, input, visible_at, lease_owner, lease_expires,
-     attempt)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING work_id"""
+    (instance_id, execution_id, task_id, name, input, timeout_us, visible_at, lease_owner,
+     lease_expires, attempt)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING work_id"""
 _READY_ACTIVITY = """SELECT work_id FROM activities
     WHERE visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
     ORDER BY work_id LIMIT 1"""
@@ -215,7 +222,7 @@ ANY_READY_ACTIVITY = _READY_ACTIVITY
 LOCK_ACTIVITY = f"""UPDATE activities
 SET lease_owner = :owner, lease_expires = :expires, attempt = attempt + 1
 WHERE work_id = ({_READY_ACTIVITY})
-RETURNING work_id, instance_id, execution_id, task_id, name, input, attempt"""
+RETURNING work_id, instance_id, execution_id, task_id, name, input, attempt, timeout_us"""
 # An activity lease is (work id, owner, attempt, task id): the task id because a chain's
 # row is reused for its next activity (REUSE_ACTIVITY), so a work id alone no longer names
 # one activity.
@@ -228,10 +235,17 @@ WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
 # A finished activity's row becomes the next activity its step leases to the same worker:
 # one UPDATE instead of a DELETE and an INSERT, and two fewer pages to fsync (the
 # instance index and the AUTOINCREMENT counter are left alone).
-REUSE_ACTIVITY = """UPDATE activities SET task_id = ?, name = ?, input = ?, visible_at = ?,
-    lease_owner = ?, lease_expires = ?, attempt = 1
+REUSE_ACTIVITY = """UPDATE activities SET task_id = ?, name = ?, input = ?, timeout_us = ?,
+    visible_at = ?, lease_owner = ?, lease_expires = ?, attempt = 1
 WHERE work_id = ? AND lease_owner = ? AND attempt = ? AND task_id = ?"""
 DELETE_ACTIVITIES = "DELETE FROM activities WHERE instance_id = ?"
+
+# -- a stopping worker's leases ------------------------------------------------------------
+# "lease_expires IS NOT NULL" lets each UPDATE walk only the leased rows of its lease index.
+RELEASE_OWNER_INSTANCES = """UPDATE instances SET lease_owner = NULL, lease_expires = NULL
+WHERE lease_expires IS NOT NULL AND lease_owner = ?"""
+RELEASE_OWNER_ACTIVITIES = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
+WHERE lease_expires IS NOT NULL AND lease_owner = ?"""
 
 # -- wake-up time --------------------------------------------------------------------------
 # Free work is ready at its visible time; leased work no earlier than its lease expiry.

@@ -122,29 +122,31 @@ def apply_step(
     if lease_to is not None and k:
         owner, expires = lease_to
         expires_us = codec.to_micros(expires)
-        for tid, name, inp in p.activities[:k]:
+        for tid, name, inp, timeout in p.activities[:k]:
             if finished is not None and (finished.lease_owner, finished.execution_id) == (
                 owner,
                 execution_id,
             ):
-                reused = (tid, name, inp, now_us, owner, expires_us, *lease_of(finished))
+                reused = (tid, name, inp, timeout, now_us, owner, expires_us, *lease_of(finished))
                 if c.execute(sql.REUSE_ACTIVITY, reused).rowcount == 0:
                     raise semantics.activity_lease_lost(finished)
                 work_id, finished = finished.work_id, None
             else:
                 (work_id,) = c.execute(
                     sql.INSERT_LEASED_ACTIVITY,
-                    (iid, execution_id, tid, name, inp, now_us, owner, expires_us),
+                    (iid, execution_id, tid, name, inp, timeout, now_us, owner, expires_us),
                 ).fetchone()
-            commit.leased.append(
-                leased_item((work_id, iid, execution_id, tid, name, inp, 1), owner, expires_us)
-            )
+            row = (work_id, iid, execution_id, tid, name, inp, 1, timeout)
+            commit.leased.append(leased_item(row, owner, expires_us))
     if finished is not None:  # leased to someone else after all
         delete_finished(c, finished)
     if len(p.activities) > k:
         c.executemany(
             sql.INSERT_ACTIVITY,
-            [(iid, execution_id, tid, name, inp, now_us) for tid, name, inp in p.activities[k:]],
+            [
+                (iid, execution_id, tid, name, inp, timeout, now_us)
+                for tid, name, inp, timeout in p.activities[k:]
+            ],
         )
     for new, input_json, started in p.new_instances:
         start_child(c, iid, execution_id, new, input_json, started, now, now_us)
@@ -182,11 +184,11 @@ def apply_step(
 
 
 def leased_item(
-    row: tuple[int, str, str, int, str, str, int], owner: str, expires_us: int
+    row: tuple[int, str, str, int, str, str, int, int | None], owner: str, expires_us: int
 ) -> ActivityWorkItem:
     """The work item of an activity row (work id, instance, execution, task id, name,
-    input JSON, attempt) just leased to ``owner`` until ``expires_us``."""
-    work_id, iid, xid, task_id, name, input_json, attempt = row
+    input JSON, attempt, timeout) just leased to ``owner`` until ``expires_us``."""
+    work_id, iid, xid, task_id, name, input_json, attempt, timeout_us = row
     return ActivityWorkItem(
         work_id=work_id,
         instance_id=iid,
@@ -197,6 +199,7 @@ def leased_item(
         attempt=attempt,
         lease_owner=owner,
         lease_expires=codec.from_micros(expires_us),
+        timeout=codec.opt_duration(timeout_us),
     )
 
 

@@ -25,5 +25,5 @@ def chaining(ctx: df.OrchestrationContext, request):
     counted = yield ctx.call_activity("count", request["count"], retry=df.RetryPolicy(timedelta(seconds=1), 2))
     ctx.set_custom_status({"stage": "reporting", "counted": counted})
     ref = str(ctx.new_uuid())
-    yield ctx.call_activity("report", [greeting, counted, ref, ctx.new_uuid().hex])
+    yield ctx.call_activity("report", [greeting, counted, ref, ctx.new_uuid().replace("-", "")])
     return (yield ctx.call_activity("finish", None))
