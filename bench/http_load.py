@@ -51,6 +51,7 @@ class Result:
     wall: float
     requests: int = 0
     errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
     request_latencies: list[float] = field(default_factory=list)
     instance_latencies: list[float] = field(default_factory=list)
 
@@ -131,10 +132,17 @@ async def drive(url: str, instances: int, clients: int, poll: float, system: str
         result.requests += 1
         try:
             response = await client.get(target)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            note(f"GET: {type(exc).__name__}: {exc}")
             return -1
         result.request_latencies.append(time.perf_counter() - t0)
+        if response.status_code not in (200, 202):
+            note(f"GET {response.status_code}: {response.text[:200]}")
         return response.status_code
+
+    def note(text: str) -> None:
+        if len(result.error_samples) < 5:
+            result.error_samples.append(text)
 
     async def worker(client: httpx.AsyncClient) -> None:
         while True:
@@ -146,12 +154,14 @@ async def drive(url: str, instances: int, clients: int, poll: float, system: str
             result.requests += 1
             try:
                 start = await client.post("/api/orchestrators/three_steps", json=i)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                note(f"POST: {type(exc).__name__}: {exc}")
                 result.errors += 1
                 continue
             result.request_latencies.append(time.perf_counter() - t0)
             location = start.headers.get("location")
             if start.status_code != 202 or not location:
+                note(f"POST {start.status_code}: {start.text[:200]}")
                 result.errors += 1
                 continue
             while True:
@@ -230,6 +240,9 @@ def main() -> int:
             f" | {pct(r.request_latencies, 99):.1f} | {pct(r.instance_latencies, 50):.1f}"
             f" | {pct(r.instance_latencies, 99):.1f} | {r.errors} |"
         )
+    for r in results:
+        for sample in r.error_samples:
+            print(f"{r.system} error: {sample}")
     if len(results) == 2:
         ratio = results[0].throughput / results[1].throughput
         print(f"throughput ratio durableflow / DBOS: {ratio:.2f}x")
