@@ -122,6 +122,11 @@ def test_missing_store_file_is_an_error_not_a_pass(tmp_path: Path) -> None:
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_cli_refuses_neither_history_nor_store(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_gate_without_a_store_refuses_the_default_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DURABLEFLOW_STORE", raising=False)
     assert main(["replay", "--app", f"{APP}:v1"]) == 1
-    assert "either HISTORY.json" in capsys.readouterr().err
+    assert "no store at durable.db" in capsys.readouterr().err
+    assert not (tmp_path / "durable.db").exists()
