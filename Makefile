@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench bench-lint clean graphviz
+.PHONY: install demo test lint typecheck check bench bench-lint bench-http clean graphviz chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres,server]'
 	touch $(STAMP)
 
-install: $(STAMP) graphviz
+install: $(STAMP) graphviz chromium
 
 # Graphviz's `dot` renders workflow graphs; install it from Debian when missing and we may.
 graphviz:
@@ -21,6 +21,15 @@ graphviz:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	      || echo "warning: could not install graphviz; drawing to SVG/PNG will be skipped"; \
 	  else echo "warning: graphviz 'dot' not found and cannot be installed here"; fi; }
+
+# Debian's Chromium runs the dashboard's browser tests (Playwright drives it by path: its own
+# browser download cannot work here); install it when missing and we may.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the dashboard's browser tests will be skipped"; \
+	  else echo "warning: chromium not found and cannot be installed here"; fi; }
 
 demo: install
 	$(BIN)/python -m examples

@@ -1,11 +1,22 @@
-"""Async HTTP API: a long-running job that clients start and then poll for status.
+"""Async HTTP API: a long-running job that clients start over HTTP and then poll.
 
-Clients start the orchestration (an HTTP front answers 202 with a status URL), then poll
-``get_status``: ``custom_status`` reports progress while it runs, ``output`` holds the result.
+Serve it with the worker embedded::
+
+    durable serve examples.async_http_api:app --store sqlite:///orders.db
+
+A client POSTs the order to ``/api/orchestrators/process_order`` and gets 202 with a
+``Location`` header (the status URL) and ``Retry-After``; it polls the status URL, which
+answers 202 with ``customStatus`` (the stage) while the order is processed and 200 with the
+``output`` once it is done. ``main`` does exactly that against an in-process server.
 """
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import time
+import urllib.request
 from typing import Any
 
 import durableflow as df
@@ -48,13 +59,47 @@ def process_order(ctx: df.OrchestrationContext, order: dict[str, Any]) -> Any:
 
 
 def main(store: str = "sqlite:///demo-out/async_http_api.db") -> Any:
-    """Start an order the way the HTTP front would, poll it, and return its output."""
-    with df.Runtime(app, store) as rt:
-        iid = rt.client.start_new(
-            "process_order", input={"customer": "ada", "items": ["book", "lamp"]}
+    """Serve the app over HTTP, start an order as a client would, poll it, return its output."""
+    import uvicorn
+
+    from durableflow.runtime.http import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runtime = df.Runtime(app, store)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime, manage_runtime=True), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        order = {"customer": "ada", "items": ["book", "lamp"]}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/orchestrators/process_order",
+            data=json.dumps(order).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
-        state = rt.client.wait_for_completion(iid, timeout=30)
-        return {"output": state.output, "custom_status": state.custom_status}
+        with urllib.request.urlopen(request) as started:
+            assert started.status == 202
+            status_url = started.headers["Location"]
+        deadline = time.monotonic() + 30
+        while True:
+            with urllib.request.urlopen(status_url) as polled:
+                status = json.load(polled)
+                if polled.status == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"order still {status['runtimeStatus']} after 30 s")
+            # A real client waits the Retry-After seconds; the demo polls faster.
+            time.sleep(0.05)
+        return {"output": status["output"], "custom_status": status["customStatus"]}
+    finally:
+        server.should_exit = True
+        thread.join(60)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durableflow.compiler import CompileFailed, compile_file
-from durableflow.compiler.diff import DiffReport, check_instances, diff_graphs
-from durableflow.compiler.render import render
+from durableflow.cli.options import (
+    DEFAULT_STORE,
+    STORE_ENV,
+    UsageError,
+    open_existing_store,
+    store_url,
+)
 from durableflow.core.errors import DurableflowError
-from durableflow.ir import CompiledGraph, load_graph
 
-__all__ = ["cmd_compile", "cmd_diff", "cmd_graph", "register"]
+if TYPE_CHECKING:  # imported when a command runs, so `durable --help` starts fast
+    from durableflow.ir import CompiledGraph
+
+__all__ = ["FORMATS", "cmd_compile", "cmd_diff", "cmd_graph", "register"]
+
+FORMATS = ("dot", "svg", "png", "pdf")
+_SUFFIX_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
 def register(sub: Any) -> None:
@@ -39,10 +48,25 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", metavar="FILE.py|GRAPH.json")
     p.add_argument("--function", metavar="NAME", help="which orchestrator, if there are several")
-    p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
-    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
-    p.add_argument("--instance", metavar="ID", help="overlay this instance (needs --store)")
-    p.add_argument("--store", metavar="URL", help="store holding --instance's history")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from -o's suffix, else dot)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output file, its format from its suffix (.svg, .png, .pdf, .dot, .gv), or a "
+        "directory (default: stdout)",
+    )
+    p.add_argument("--instance", metavar="ID", help="overlay this instance's progress")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"store holding --instance's history (default: ${STORE_ENV}, else {DEFAULT_STORE})",
+    )
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser(
@@ -59,8 +83,16 @@ def register(sub: Any) -> None:
 
 
 def _compile(path: str, function: str | None) -> list[CompiledGraph] | None:
+    if not Path(path).exists():  # before loading the compiler, which takes a while
+        raise DurableflowError(f"cannot read {path}: No such file or directory")
+    from durableflow.compiler import CompileFailed, compile_file
+
     try:
         return compile_file(path, function)
+    except OSError as exc:
+        raise DurableflowError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DurableflowError(f"cannot read {path}: not UTF-8 text ({exc})") from None
     except CompileFailed as exc:
         for error in exc.errors:
             print(error.format(), file=sys.stderr)
@@ -97,6 +129,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _load_one(path: str, function: str | None) -> CompiledGraph | None:
+    from durableflow.ir import load_graph
+
     if path.endswith(".json"):
         return load_graph(path)
     graphs = _compile(path, function)
@@ -115,13 +149,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
     With ``-o DIRECTORY``, every orchestrator of FILE.py is drawn to ``DIR/<name>.<format>``.
     """
     out = Path(args.output) if args.output else None
+    fmt = _format(args.format, out)
     if out is not None and out.is_dir() and not args.file.endswith(".json") and not args.instance:
         graphs = _compile(args.file, args.function)
         if graphs is None:
             return 1
         for each in graphs:
-            target = out / f"{each.name}.{args.format}"
-            if _draw(each, args.format, None, target) != 0:
+            target = out / f"{each.name}.{fmt}"
+            if _draw(each, fmt, None, target) != 0:
                 return 1
             print(f"wrote {target}", file=sys.stderr)
         return 0
@@ -130,13 +165,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
         return 1
     trace = None
     if args.instance:
-        if not args.store:
-            print("durable: --instance needs --store URL", file=sys.stderr)
-            return 2
         from durableflow.runtime.graph_interpreter import trace_history
-        from durableflow.runtime.store import open_store
 
-        store = open_store(args.store)
+        store = open_existing_store(store_url(args))
         try:
             history = store.get_history(args.instance)
         finally:
@@ -146,11 +177,29 @@ def cmd_graph(args: argparse.Namespace) -> int:
             return 1
         trace = trace_history(graph, history)
     if out is not None and out.is_dir():
-        out = out / f"{graph.name}.{args.format}"
-    return _draw(graph, args.format, trace, out)
+        out = out / f"{graph.name}.{fmt}"
+    return _draw(graph, fmt, trace, out)
+
+
+def _format(given: str | None, out: Path | None) -> str:
+    """``--format``, else the one ``-o``'s suffix names, else DOT."""
+    if given is not None:
+        return given
+    if out is None or out.is_dir() or not out.suffix:
+        return "dot"
+    fmt = _SUFFIX_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(_SUFFIX_FORMATS))
+        raise UsageError(
+            f"cannot tell the format of {out} from its suffix (known: {known}); pass "
+            f"--format {{{','.join(FORMATS)}}}"
+        )
+    return fmt
 
 
 def _draw(graph: CompiledGraph, fmt: str, trace: Any, out: Path | None) -> int:
+    from durableflow.compiler.render import render
+
     try:
         data = render(graph, fmt, trace)
     except Exception as exc:  # graphviz.ExecutableNotFound and friends
@@ -168,6 +217,9 @@ def _draw(graph: CompiledGraph, fmt: str, trace: Any, out: Path | None) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """``durable diff OLD.json NEW.json [--store URL]``; exit 1 if anything would break."""
+    from durableflow.compiler.diff import DiffReport, diff_graphs
+    from durableflow.ir import load_graph
+
     old, new = load_graph(args.old), load_graph(args.new)
     report = DiffReport(diff_graphs(old, new))
     if args.store:
@@ -183,12 +235,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _verdicts(old: CompiledGraph, new: CompiledGraph, url: str) -> Any:
+    from durableflow.compiler.diff import check_instances
     from durableflow.core.status import RuntimeStatus
     from durableflow.runtime.graph_interpreter import trace_history
-    from durableflow.runtime.store import InstanceQuery, open_store
+    from durableflow.runtime.store import InstanceQuery
 
     live = frozenset({RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED})
-    store = open_store(url)
+    store = open_existing_store(url)
     try:
         records = store.list_instances(InstanceQuery(statuses=live, name_prefix=old.name))
         pairs = [

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="durable-lint",
         description="Find replay-unsafe code in durable orchestrators (durableflow, Azure "
-        "Durable Functions, durabletask).",
+        "Durable Functions, durabletask, dapr).",
     )
     parser.add_argument("paths", nargs="*", default=["."], help="files or directories")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="orchestrators",
         metavar="MODULE:FUNC",
-        help="function to treat as an orchestrator (repeatable)",
+        help="function to treat as an orchestrator (repeatable); nested ones as outer.inner",
     )
     parser.add_argument(
         "--allowed-helper",
@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="pyproject.toml to read (default: nearest)")
     parser.add_argument("--fix", action="store_true", help="apply safe rewrites")
     parser.add_argument(
-        "--unsafe-fixes", action="store_true", help="also apply rewrites that change meaning"
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, include rewrites that change meaning (alone: report only)",
     )
     parser.add_argument("--diff", action="store_true", help="print rewrites as a diff, write none")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
@@ -144,7 +146,9 @@ def _run(args: argparse.Namespace) -> int:
     config, root = _config(args)
     cache_dir = None if args.no_cache else (args.cache_dir or root / ".durable-lint-cache")
     result = lint_paths(args.paths, config, root=root, jobs=args.jobs, cache_dir=cache_dir)
-    if args.fix or args.unsafe_fixes or args.diff:
+    # As in ruff, --unsafe-fixes widens what --fix (or --diff) applies; alone it only
+    # reports, and says how many findings the widened --fix would rewrite.
+    if args.fix or args.diff:
         changed, diff = _apply_fixes(args, result, config)
         if args.diff:
             sys.stdout.write(diff)
@@ -153,7 +157,16 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"durable-lint: fixed {changed} file(s)\n")
             result = lint_paths(args.paths, config, root=root, jobs=args.jobs, cache_dir=cache_dir)
     sys.stdout.write(render(result.findings, args.format, root, _VERSION))
+    if not (args.fix or args.diff):
+        _fix_hint(result, bool(args.unsafe_fixes))
     return 1 if result.findings else 0
+
+
+def _fix_hint(result: LintResult, unsafe: bool) -> None:
+    fixable = [f for f in result.findings if f.fix is not None and (f.fix.safe or unsafe)]
+    if fixable:
+        extra = " --unsafe-fixes" if unsafe else ""
+        sys.stderr.write(f"durable-lint: {len(fixable)} fixable with --fix{extra}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import logging
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from durableflow.cli.options import (
+    DEFAULT_STORE,
+    STORE_ENV,
+    client,
+    json_value,
+    load_app,
+    moment,
+    moment_end,
+    open_existing_store,
+    statuses,
+    store_url,
+)
 from durableflow.core.app import App
 from durableflow.core.errors import DurableflowError
 from durableflow.core.history import HistoryDocument
 from durableflow.core.status import RuntimeStatus
 
-DEFAULT_STORE = "sqlite:///durable.db"
+__all__ = ["load_app", "register"]
+
+_JSON_HELP = "as JSON text, or @FILE to read it from FILE (@- for standard input)"
 
 
 def register(sub: Any) -> None:
     """Add the runtime commands to the ``durable`` parser."""
     p = _cmd(sub, "worker", "Run orchestrations and activities of APP until SIGINT/SIGTERM.")
-    p.add_argument("app", metavar="APP", help="the App to run, as module:attribute")
+    p.add_argument(
+        "app", metavar="APP", help="the App to run: module:attribute or path/to/file.py:attribute"
+    )
     p.add_argument("--activity-concurrency", type=int, default=4, metavar="N")
     p.add_argument("--graphs", metavar="DIR", help="also run every compiled *.json graph in DIR")
     p.add_argument(
@@ -48,23 +62,24 @@ def register(sub: Any) -> None:
         help="on SIGINT/SIGTERM, let in-flight work finish for this long, then give it up "
         "and release its leases (a second signal exits at once; default: 10)",
     )
-    p.set_defaults(func=cmd_worker)
+    p.set_defaults(func=cmd_worker, log_level_base="INFO")
 
     p = _cmd(sub, "start", "Start an instance of orchestrator NAME; prints its instance id.")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--input", default=None, metavar="JSON", help="input as JSON text")
+    p.add_argument("--input", default=None, metavar="JSON", help=f"the input, {_JSON_HELP}")
     p.add_argument("--id", dest="instance_id", default=None, help="instance id (singletons)")
     p.set_defaults(func=cmd_start)
 
-    p = _cmd(sub, "status", "Print an instance's status as JSON.")
+    p = _cmd(sub, "status", "Print an instance's status (key: value lines, or --json).")
     p.add_argument("instance_id", metavar="ID")
     p.add_argument("--history", action="store_true", help="include the history")
+    p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
     p.set_defaults(func=cmd_status)
 
     p = _cmd(sub, "raise-event", "Send external event NAME (with optional JSON data) to ID.")
     p.add_argument("instance_id", metavar="ID")
     p.add_argument("event", metavar="NAME")
-    p.add_argument("data", nargs="?", default=None, metavar="JSON")
+    p.add_argument("data", nargs="?", default=None, metavar="JSON", help=f"the data, {_JSON_HELP}")
     p.set_defaults(func=cmd_raise_event)
 
     for verb, text in (
@@ -82,9 +97,26 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_purge)
 
     p = _cmd(sub, "list", "List instances, newest first.")
-    p.add_argument("--status", action="append", choices=[s.value for s in RuntimeStatus])
-    p.add_argument("--created-from", type=datetime.fromisoformat, metavar="ISO")
-    p.add_argument("--created-to", type=datetime.fromisoformat, metavar="ISO")
+    names = ",".join(s.value for s in RuntimeStatus)
+    p.add_argument(
+        "--status",
+        type=statuses,
+        action="extend",
+        metavar="STATUS[,STATUS...]",
+        help=f"only these statuses, any letter case, repeatable ({names})",
+    )
+    p.add_argument(
+        "--created-from",
+        type=moment,
+        metavar="WHEN",
+        help="created at or after WHEN: an ISO date or datetime (UTC unless it has an offset)",
+    )
+    p.add_argument(
+        "--created-to",
+        type=moment_end,
+        metavar="WHEN",
+        help="created at or before WHEN (a date alone includes that whole day)",
+    )
     p.add_argument("--name-prefix", metavar="PREFIX")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -103,15 +135,26 @@ def register(sub: Any) -> None:
         metavar="module:attribute",
         help="the App whose activities the graph calls",
     )
-    p.add_argument("--input", default=None, metavar="JSON", help="input as JSON text")
+    p.add_argument("--input", default=None, metavar="JSON", help=f"the input, {_JSON_HELP}")
     p.add_argument("--id", dest="instance_id", default=None, help="instance id")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
     p.set_defaults(func=cmd_run)
 
-    p = _cmd(sub, "replay", "Replay an exported history against APP's current code.")
-    p.add_argument("history_file", metavar="HISTORY.json")
+    p = _cmd(
+        sub,
+        "replay",
+        "Replay a history against APP's current code: an exported HISTORY.json, or the "
+        "history of instance ID in the store; with no argument, replay every instance of "
+        "the store that has not ended (deploy gate).",
+    )
+    p.add_argument("history_file", metavar="HISTORY.json|ID", nargs="?")
     p.add_argument("--app", required=True, metavar="module:attribute")
-    p.set_defaults(func=cmd_replay, store=None)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="deploy gate: also fail on instances whose recorded inputs differ",
+    )
+    p.set_defaults(func=cmd_replay)
 
 
 def _seconds(text: str) -> float:
@@ -136,40 +179,12 @@ def _positive_seconds(text: str) -> float:
 def _cmd(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
     p.add_argument(
-        "--store", default=DEFAULT_STORE, metavar="URL", help=f"store URL (default {DEFAULT_STORE})"
+        "--store",
+        default=None,
+        metavar="URL",
+        help=f"store URL (default: ${STORE_ENV}, else {DEFAULT_STORE})",
     )
     return p
-
-
-def load_app(spec: str) -> App:
-    """Import ``module:attribute`` and return the App it names."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise DurableflowError(f"APP must look like module:attribute, got {spec!r}")
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise DurableflowError(f"cannot import {module_name!r}: {exc}") from None
-    app = getattr(module, attr, None)
-    if not isinstance(app, App):
-        raise DurableflowError(f"{spec!r} is not a durableflow App")
-    return app
-
-
-def _json_arg(text: str | None, what: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DurableflowError(f"{what} is not valid JSON: {exc}") from None
-
-
-def _client(args: argparse.Namespace) -> Any:
-    from durableflow.runtime.client import Client
-
-    return Client(args.store)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -177,20 +192,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from durableflow.runtime.store import open_store
     from durableflow.runtime.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = load_app(args.app)
     if args.graphs:
         _register_graphs(app, Path(args.graphs))
+    url = store_url(args)
     worker = Worker(
         app,
-        open_store(args.store),
+        open_store(url),
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
         activity_timeout=args.activity_timeout,
     )
     worker.run_forever(
         on_ready=lambda: print(
-            f"durable worker {worker.owner} running {args.app} on {args.store}", flush=True
+            f"durable worker {worker.owner} running {args.app} on {url}", flush=True
         ),
         drain_timeout=args.drain_timeout,
     )
@@ -200,54 +215,62 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def _register_graphs(app: App, folder: Path) -> None:
     from durableflow.ir import load_graph
 
+    if not folder.is_dir():
+        raise DurableflowError(f"--graphs {folder}: no such directory")
     for path in sorted(folder.glob("*.json")):
         app.register_graph(load_graph(str(path)))
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    """``durable start NAME``."""
-    iid = _client(args).start_new(
-        args.name, input=_json_arg(args.input, "--input"), instance_id=args.instance_id
-    )
+    """``durable start NAME``: the first command to use a store creates it."""
+    value = json_value(args.input, "--input")
+    iid = client(args, create=True).start_new(args.name, input=value, instance_id=args.instance_id)
     print(iid)
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """``durable status ID``."""
-    state = _client(args).get_status(args.instance_id, show_history=args.history)
+    """``durable status ID [--history] [--json]``."""
+    from durableflow.cli.formatting import status_lines
+
+    state = client(args).get_status(args.instance_id, show_history=args.history)
     if state is None:
         print(f"durable: error: no instance with id {args.instance_id!r}", file=sys.stderr)
         return 1
-    print(json.dumps(state.to_dict(), indent=2, sort_keys=True))
+    if args.json:
+        print(json.dumps(state.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(status_lines(state)))
     return 0
 
 
 def cmd_raise_event(args: argparse.Namespace) -> int:
     """``durable raise-event ID NAME [JSON]``."""
-    _client(args).raise_event(args.instance_id, args.event, _json_arg(args.data, "event data"))
+    data = json_value(args.data, "event data")
+    client(args).raise_event(args.instance_id, args.event, data)
     return 0
 
 
 def cmd_control(args: argparse.Namespace) -> int:
     """``durable terminate|suspend|resume ID``."""
-    getattr(_client(args), args.verb)(args.instance_id, args.reason)
+    getattr(client(args), args.verb)(args.instance_id, args.reason)
     return 0
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """``durable purge ID``."""
-    if not _client(args).purge(args.instance_id):
+    if not client(args).purge(args.instance_id):
         print(f"durable: error: no instance with id {args.instance_id!r}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """``durable list``."""
-    statuses = [RuntimeStatus(s) for s in args.status] if args.status else None
-    states = _client(args).list_instances(
-        status=statuses,
+    """``durable list``: a table with a header row, or ``--json``."""
+    from durableflow.cli.formatting import instance_table
+
+    states = client(args).list_instances(
+        status=args.status,
         created_from=args.created_from,
         created_to=args.created_to,
         name_prefix=args.name_prefix,
@@ -255,15 +278,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(json.dumps([s.to_dict() for s in states], indent=2, sort_keys=True))
-        return 0
-    for s in states:
-        print(f"{s.instance_id}\t{s.name}\t{s.runtime_status.value}\t{s.created_at.isoformat()}")
+    elif states:
+        print("\n".join(instance_table(states)))
+    else:
+        print("durable: no instances match", file=sys.stderr)
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``durable history ID``."""
-    text = _client(args).get_history(args.instance_id).to_json()
+    text = client(args).get_history(args.instance_id).to_json()
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -276,14 +300,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from durableflow.ir import load_graph
     from durableflow.runtime.runtime import Runtime
 
+    value = json_value(args.input, "--input")
     app = load_app(args.app)
     try:
         graph = load_graph(args.graph)
     except OSError as exc:
         raise DurableflowError(f"cannot read {args.graph}: {exc.strerror}") from None
     app.register_graph(graph)
-    value = _json_arg(args.input, "--input")
-    with Runtime(app, args.store) as rt:
+    with Runtime(app, store_url(args)) as rt:
         iid = rt.client.start_new(graph.name, input=value, instance_id=args.instance_id)
         state = rt.client.wait_for_completion(iid, timeout=args.timeout)
     if state.runtime_status is not RuntimeStatus.COMPLETED:
@@ -298,15 +322,54 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """``durable replay HISTORY.json --app module:app``: exit 1 if replay diverges."""
+    """``durable replay HISTORY.json|ID --app module:app``: exit 1 if replay diverges.
+
+    An argument that is not a file is taken for an instance id in the store (which must
+    exist), so a running instance can be checked without exporting it first.
+    """
     from durableflow.runtime.replay_check import replay_document
 
-    path = Path(args.history_file)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise DurableflowError(f"cannot read {path}: {exc.strerror}") from None
-    doc = HistoryDocument.from_json(text, source=str(path))
-    report = replay_document(load_app(args.app), doc)
+    if args.history_file is None:
+        return cmd_replay_store(args)
+    app = load_app(args.app)
+    report = replay_document(app, _history_document(args))
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def _history_document(args: argparse.Namespace) -> HistoryDocument:
+    path = Path(args.history_file)
+    if path.is_file() or path.suffix == ".json":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DurableflowError(f"cannot read {path}: {exc.strerror}") from None
+        return HistoryDocument.from_json(text, source=str(path))
+    from durableflow.core.errors import InstanceNotFoundError
+    from durableflow.runtime.client import Client
+
+    url = store_url(args)
+    try:
+        return Client(open_existing_store(url)).get_history(args.history_file)
+    except InstanceNotFoundError:
+        raise DurableflowError(
+            f"{args.history_file!r} is neither a history file nor an instance in {url}"
+        ) from None
+
+
+def cmd_replay_store(args: argparse.Namespace) -> int:
+    """``durable replay [--store URL] --app module:app``: exit 1 if an in-flight instance
+    would break on the current code."""
+    from durableflow.testing.deploy_gate import check_deploy
+
+    url = store_url(args)
+    report = check_deploy(load_app(args.app), url, strict=args.strict)
+    for verdict in report.instances:
+        if verdict.breaks:
+            print(f"BREAKS  {verdict.summary()}")
+        elif verdict.verdict == "inputs-differ":
+            print(f"INPUTS  {verdict.summary()}")
+    total = len(report.instances)
+    broken = len(report.breaking)
+    print(f"{broken} of {total} in-flight instance(s) would break on {args.app}.")
+    return 1 if broken else 0

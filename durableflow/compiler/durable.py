@@ -13,7 +13,7 @@ from durableflow.discovery import dotted_name
 __all__ = ["SIGNATURES", "DurableCall", "bind_arguments", "callable_names", "parse_durable"]
 
 SIGNATURES: dict[str, tuple[str, ...]] = {
-    "call_activity": ("name", "input", "retry"),
+    "call_activity": ("name", "input", "retry", "timeout"),
     "call_sub_orchestrator": ("name", "input", "instance_id", "retry"),
     "create_timer": ("fire_at",),
     "wait_for_external_event": ("name", "timeout"),

@@ -13,7 +13,12 @@ from durableflow.compiler.durable import callable_names
 from durableflow.compiler.errors import CompileError, CompileFailed
 from durableflow.compiler.expressions import FunctionScope, constant_names
 from durableflow.compiler.lower import Lowerer, bound_names
-from durableflow.discovery import OrchestratorDef, find_orchestrators, import_table
+from durableflow.discovery import (
+    DiscoveryConfig,
+    OrchestratorDef,
+    find_orchestrators,
+    import_table,
+)
 from durableflow.ir.graph import CompiledGraph
 
 __all__ = ["compile_file", "compile_source"]
@@ -27,7 +32,9 @@ def compile_source(
     Args:
         source: Python module text.
         path: Shown in errors and stored in the graph.
-        function: An orchestrator's registered or function name; None compiles all.
+        function: An orchestrator's registered or function name; None compiles all. A
+            function the module does not mark as an orchestrator (one registered from another
+            module, or defined inside a function: ``outer.inner``) is compiled when named.
 
     Raises:
         CompileFailed: with every error of every orchestrator compiled.
@@ -52,7 +59,12 @@ def compile_source(
     imports = import_table(module)
     found = find_orchestrators(module, imports=imports)
     if function is not None:
-        found = [o for o in found if function in (o.name, o.function_name)]
+        wanted = function.replace(".<locals>.", ".")
+        found = [o for o in found if wanted in (o.name, o.function_name)]
+        if not found:
+            explicit = DiscoveryConfig(explicit=(wanted,))
+            found = find_orchestrators(module, explicit, imports=imports)
+            found = [o for o in found if o.function_name == wanted]
         if not found:
             raise CompileFailed(
                 [

@@ -13,7 +13,7 @@ from durableflow.ir.graph import CompiledGraph
 from durableflow.ir.nodes import Node
 from durableflow.ir.trace import InstanceTrace
 
-__all__ = ["NODE_SHAPES", "STATE_COLORS", "render", "render_dot"]
+__all__ = ["NODE_SHAPES", "STATE_COLORS", "render", "render_dot", "render_svg"]
 
 NODE_SHAPES: dict[str, str] = {
     "start": "circle",
@@ -182,7 +182,7 @@ def _node_attrs(node: Node, trace: InstanceTrace | None) -> dict[str, str]:
 
 
 def render(graph: CompiledGraph, fmt: str = "svg", trace: InstanceTrace | None = None) -> bytes:
-    """Render with Graphviz's ``dot`` (must be installed) to ``svg``, ``png`` or ``dot``.
+    """Render with Graphviz's ``dot`` (must be installed) to ``svg``, ``png``, ``pdf`` or ``dot``.
 
     Raises:
         graphviz.ExecutableNotFound: ``dot`` is not installed.
@@ -192,3 +192,12 @@ def render(graph: CompiledGraph, fmt: str = "svg", trace: InstanceTrace | None =
         return source.encode("utf-8")
     data: bytes = graphviz.Source(source).pipe(format=fmt)
     return data
+
+
+def render_svg(graph: CompiledGraph, trace: InstanceTrace | None = None) -> str:
+    """SVG text of ``graph`` (overlaid with ``trace``), as the dashboard embeds it.
+
+    Raises:
+        graphviz.ExecutableNotFound: ``dot`` is not installed.
+    """
+    return render(graph, "svg", trace).decode("utf-8")

@@ -160,6 +160,10 @@ class StoreError(DurableflowError):
     """The store cannot be opened or used (wrong file type, corrupt, unreachable)."""
 
 
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """A store opened with ``create=False`` does not exist (e.g. a mistyped SQLite path)."""
+
+
 class StoreLockedError(StoreError):
     """The store stayed locked by another writer for longer than the busy timeout."""
 

@@ -21,5 +21,21 @@ class RuntimeStatus(enum.Enum):
         """True when the instance will never run again (a new start may reuse its id)."""
         return self in _TERMINAL
 
+    @classmethod
+    def parse(cls, value: str | RuntimeStatus) -> RuntimeStatus:
+        """The status named ``value``, in any letter case (``"completed"``, ``"Running"``).
+
+        Raises:
+            ValueError: no status has that name; the message lists the valid names.
+        """
+        if isinstance(value, RuntimeStatus):
+            return value
+        if isinstance(value, str):
+            found = cls.__members__.get(value.strip().upper())
+            if found is not None:
+                return found
+        names = ", ".join(cls.__members__)
+        raise ValueError(f"unknown runtime status {value!r}; expected one of {names}")
+
 
 _TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED})

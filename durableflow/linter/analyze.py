@@ -10,12 +10,19 @@ from __future__ import annotations
 import ast
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from durableflow.discovery import find_orchestrators, iter_function_defs
+from durableflow.discovery import (
+    DiscoveryConfig,
+    find_orchestrators,
+    foreign_orchestrators,
+    iter_function_defs,
+    module_api,
+)
 from durableflow.linter.config import LintConfig
+from durableflow.linter.dialects import Dialect
 from durableflow.linter.facts import FunctionFacts, collect_facts
 from durableflow.linter.ftypes import FixInfo, FunctionSummary, ModuleResult, RawFinding, Span
 from durableflow.linter.modinfo import ModuleInfo, build_module_info
@@ -75,6 +82,16 @@ def _called_functions(facts: FunctionFacts, class_prefix: str | None) -> set[str
     for ref in facts.refs:
         if ref.call is not None and ref.call.func is ref.node:
             called.add(ref.qualified)
+    # An object built here and then used (``client = Client(url)``, ``client.get(path)``): its
+    # constructor and methods run in the orchestrator, so follow them as helpers.
+    for receiver, method, _ in facts.mutations:
+        built = facts.assigned_calls.get(receiver)
+        if built is None or receiver not in facts.locals:
+            continue
+        factory = facts.qualified(built.func)
+        if factory is not None and not factory.startswith("builtins."):
+            called.add(f"{factory}.{method}")
+            called.add(f"{factory}.__init__")
     if class_prefix is not None:
         # self.helper() inside a method: resolve against the method's own class.
         for call in facts.calls:
@@ -119,25 +136,31 @@ class _Checked:
 
 def _check_functions(
     info: ModuleInfo,
-    work: list[tuple[str, bool, str | None]],
+    work: list[tuple[str, bool, str | None, str]],
     config: LintConfig,
     foreign_activities: frozenset[str],
 ) -> list[_Checked]:
-    """Check the functions in ``work`` (local name, is orchestrator, context parameter) and the
-    module-local helpers they reach, each once, breadth first."""
+    """Check the functions in ``work`` (local name, is orchestrator, context parameter, API) and
+    the module-local helpers they reach, each once, breadth first."""
+    helper_api = module_api(info.imports)
     prefix = info.module_name + "."
     context = RuleContext(config.banned_table(), foreign_activities)
     rules = _rules(config)
     seen: set[str] = set()
     checked: list[_Checked] = []
     while work:
-        local, is_orch, ctx_param = work.pop(0)
+        local, is_orch, ctx_param, api = work.pop(0)
         if local in seen:
             continue
         seen.add(local)
         node, is_method = info.functions[local]
-        facts = collect_facts(node, prefix + local, info, is_orch, ctx_param)
-        hits = [(rule.CODE, hit) for rule in rules for hit in rule.check(facts, context)]
+        facts = collect_facts(node, prefix + local, info, is_orch, ctx_param, api)
+        dialect = Dialect.of(api, ctx_param if is_orch else None, info.imports)
+        hits = [
+            (rule.CODE, replace(hit, message=dialect.speak(hit.message)))
+            for rule in rules
+            for hit in rule.check(facts, context)
+        ]
         class_prefix = prefix + local.rpartition(".")[0] + "." if is_method else None
         callees: list[str] = []
         for qualified in sorted(_called_functions(facts, class_prefix)):
@@ -146,7 +169,7 @@ def _check_functions(
             inner = qualified.removeprefix(prefix)
             if qualified.startswith(prefix) and inner in info.functions:
                 if inner not in info.activities:  # DUR016 reports direct activity calls
-                    work.append((inner, False, None))
+                    work.append((inner, False, None, helper_api))
                     callees.append(qualified)
             elif not qualified.startswith("builtins."):
                 callees.append(qualified)
@@ -164,6 +187,7 @@ def analyze_source(
     roots: Iterable[str] = (),
     foreign_activities: Iterable[str] = (),
     want_edits: bool = False,
+    orchestrator_roots: Iterable[tuple[str, str]] = (),
 ) -> Analysis:
     """Analyse one module.
 
@@ -177,6 +201,8 @@ def analyze_source(
             (an orchestrator elsewhere calls them); activities among them are not.
         foreign_activities: Qualified names of activities other modules define (DUR016).
         want_edits: Also return the rewrites (for ``--fix``).
+        orchestrator_roots: ``(local name, API)`` of functions in this module that another
+            module registers as orchestrators (with that registration's SDK).
     """
     try:
         module = cst.parse_module(source)
@@ -185,19 +211,30 @@ def analyze_source(
         found = (finding,) if config.enabled("DUR000") else ()
         return Analysis(ModuleResult(path, module_name, (), (), found))
     info = build_module_info(module, module_name, is_package, source)
-    orchestrators = find_orchestrators(
-        module, config.discovery(), module_name, info.imports, source
-    )
+    discovery = config.discovery()
+    registered_api = dict(orchestrator_roots)
+    if registered_api:
+        explicit = discovery.explicit + tuple(sorted(registered_api))
+        discovery = DiscoveryConfig(discovery.decorators, explicit)
+    orchestrators = [
+        replace(d, api=registered_api[d.function_name])
+        if d.style == "config" and d.function_name in registered_api
+        else d
+        for d in find_orchestrators(module, discovery, module_name, info.imports, source)
+    ]
+    foreign = foreign_orchestrators(module, module_name, info.imports, source)
+    registers = tuple(sorted({(name, registration.style) for name, registration in foreign}))
     prefix = module_name + "."
     rules = _rules(config)
 
-    work: list[tuple[str, bool, str | None]] = [
-        (d.function_name, True, d.ctx_param) for d in orchestrators
+    work: list[tuple[str, bool, str | None, str]] = [
+        (d.function_name, True, d.ctx_param, d.api) for d in orchestrators
     ]
+    helper_api = module_api(info.imports)
     for root in roots:
         local = root.removeprefix(prefix)
         if root.startswith(prefix) and local in info.functions and local not in info.activities:
-            work.append((local, False, None))
+            work.append((local, False, None, helper_api))
     checked = _check_functions(info, work, config, frozenset(foreign_activities))
     hits = [(c.qualname, code, hit) for c in checked for code, hit in c.hits]
 
@@ -230,6 +267,7 @@ def analyze_source(
         defined=tuple(prefix + name for name in info.functions),
         reexports={prefix + name: target for name, target in info.imports.aliases.items()},
         activities=tuple(sorted(prefix + name for name in info.activities)),
+        registers=registers,
     )
     analysis = Analysis(result, module=module)
     if want_edits:

@@ -64,6 +64,7 @@ class _Task:
     is_package: bool
     roots: tuple[str, ...]
     foreign_activities: tuple[str, ...] = ()
+    orchestrator_roots: tuple[tuple[str, str], ...] = ()
 
 
 def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
@@ -86,6 +87,7 @@ def _analyse_task(task: _Task, config: LintConfig) -> dict[str, Any]:
             is_package=task.is_package,
             roots=task.roots,
             foreign_activities=task.foreign_activities,
+            orchestrator_roots=task.orchestrator_roots,
         )
     except Exception as exc:  # a linter bug: say which file triggered it
         raise RuntimeError(f"while linting {task.path}: {type(exc).__name__}: {exc}") from exc
@@ -118,6 +120,7 @@ class _Run:
         self.by_module: dict[str, list[str]] = {}
         self.aliases: dict[str, str] = {}
         self.foreign: dict[str, set[str]] = {}
+        self.orchestrator_roots: dict[str, set[tuple[str, str]]] = {}
 
     def prefilter(self, paths: list[str]) -> list[str]:
         markers = candidate_markers(self.config.orchestrator_decorators, self.config.orchestrators)
@@ -146,7 +149,8 @@ class _Run:
             source = self.files[path]
             roots = tuple(sorted(self.roots.get(path, ())))
             foreign = tuple(sorted(self.foreign.get(path, ())))
-            task = _Task(path, source.module_name, source.is_package, roots, foreign)
+            registered = tuple(sorted(self.orchestrator_roots.get(path, ())))
+            task = _Task(path, source.module_name, source.is_package, roots, foreign, registered)
             if self.cache is not None:
                 key = self.cache.key(
                     "module",
@@ -157,6 +161,8 @@ class _Run:
                     *roots,
                     "activities:",
                     *foreign,
+                    "registered:",
+                    *(f"{local}={api}" for local, api in registered),
                 )
                 cached = self.cache.get("results", key)
                 if cached is not None:
@@ -193,10 +199,30 @@ class _Run:
         self.roots[path].add(callee)
         return {path}
 
+    def _registered_elsewhere(self) -> set[str]:
+        """Ask modules whose functions other modules register as orchestrators to check them."""
+        requested: set[str] = set()
+        for result in list(self.results.values()):
+            for qualified, api in result.registers:
+                path = self._module_path(qualified, result.path)
+                known = self.results.get(path) if path is not None else None
+                if known is not None and qualified not in known.defined:
+                    qualified = known.reexports.get(qualified, qualified)
+                    path = self._module_path(qualified, known.path)
+                if path is None:
+                    continue
+                module = self.files[path].module_name
+                local = qualified.removeprefix(module + ".")
+                wanted = self.orchestrator_roots.setdefault(path, set())
+                if local != qualified and (local, api) not in wanted:
+                    wanted.add((local, api))
+                    requested.add(path)
+        return requested
+
     def follow_helpers(self) -> None:
         while True:
             analysed = {f.qualname for r in self.results.values() for f in r.functions}
-            requested: set[str] = set()
+            requested = self._registered_elsewhere()
             for result in list(self.results.values()):
                 for function in result.functions:
                     for callee in function.calls:

@@ -63,6 +63,8 @@ class FunctionFacts:
         module: Module-level facts.
         is_orchestrator: Whether it is an orchestrator (not a helper).
         ctx_param: Name of the orchestration-context parameter, if known.
+        api: Whose context the function receives (``"durableflow"``, ``"azure"``,
+            ``"durabletask"``, ``"dapr"``); rewrites are chosen for it.
         refs: Resolved references.
         calls: Every call, in source order.
         discarded_calls: Calls whose value is thrown away (expression statements).
@@ -91,6 +93,7 @@ class FunctionFacts:
     module: ModuleInfo
     is_orchestrator: bool
     ctx_param: str | None
+    api: str = "durableflow"
     refs: list[Reference] = field(default_factory=list)
     calls: list[cst.Call] = field(default_factory=list)
     discarded_calls: list[cst.Call] = field(default_factory=list)
@@ -374,9 +377,10 @@ def collect_facts(
     module: ModuleInfo,
     is_orchestrator: bool,
     ctx_param: str | None,
+    api: str = "durableflow",
 ) -> FunctionFacts:
     """Walk ``node``'s body once and return its facts with references resolved."""
-    facts = FunctionFacts(node, qualname, module, is_orchestrator, ctx_param)
+    facts = FunctionFacts(node, qualname, module, is_orchestrator, ctx_param, api)
     collector = _Collector(facts)
     params = node.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):

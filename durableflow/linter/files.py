@@ -95,7 +95,8 @@ def module_name_of(path: str, package_dirs: dict[str, bool]) -> tuple[str, bool]
 
 def candidate_markers(decorators: Iterable[str], explicit: Iterable[str]) -> tuple[bytes, ...]:
     """Byte strings of which at least one appears in every file that can define an orchestrator."""
-    markers = {b"rchestrat"}
+    # dapr names its orchestrators workflows and need not mention "orchestrator" anywhere.
+    markers = {b"rchestrat", b".workflow", b"register_workflow", b"DaprWorkflowContext"}
     for name in (*decorators, *explicit):
         last = name.replace(":", ".").rsplit(".", 1)[-1]
         if last:

@@ -83,6 +83,8 @@ class ModuleResult:
         reexports: Module-level imported names -> what they refer to (``from .impl import f``
             in ``pkg/__init__.py`` makes ``pkg.f`` mean ``pkg.impl.f``).
         activities: Qualified names of the activities the module defines.
+        registers: ``(qualified name, API)`` of functions of other modules that this one
+            registers as orchestrators (``worker.add_orchestrator(flows.checkout)``).
     """
 
     path: str
@@ -94,6 +96,7 @@ class ModuleResult:
     defined: tuple[str, ...] = ()
     reexports: dict[str, str] = field(default_factory=dict)
     activities: tuple[str, ...] = ()
+    registers: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable form (see ``from_json``)."""
@@ -114,6 +117,7 @@ class ModuleResult:
             "defined": list(self.defined),
             "reexports": self.reexports,
             "activities": list(self.activities),
+            "registers": [list(pair) for pair in self.registers],
         }
 
     @classmethod
@@ -136,6 +140,7 @@ class ModuleResult:
             defined=tuple(data["defined"]),
             reexports=dict(data["reexports"]),
             activities=tuple(data["activities"]),
+            registers=tuple((name, api) for name, api in data.get("registers", ())),
         )
 
 

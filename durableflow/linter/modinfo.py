@@ -142,11 +142,47 @@ def _is_logger_value(value: cst.BaseExpression, info: ModuleInfo) -> bool:
 
 
 class _GlobalFinder(FastVisitor):
+    """Names that a function declares ``global`` and also binds: writes after import.
+
+    ``global X`` in a function that only reads ``X`` (people write it out of habit) leaves ``X``
+    a constant assigned once at import.
+    """
+
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.declared: set[str] = set()
+        self.bound: set[str] = set()
 
     def visit_Global(self, node: cst.Global) -> None:
-        self.names.update(item.name.value for item in node.names)
+        self.declared.update(item.name.value for item in node.names)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.bound.update(_target_names(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.bound.update(_target_names(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.bound.update(_target_names(node.target))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.bound.update(_target_names(node.target))
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if isinstance(node.name, cst.Name | cst.Tuple | cst.List):
+            self.bound.update(_target_names(node.name))
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.bound.update(_target_names(node.target))
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.bound.update(_target_names(node.target))
+
+    def function_done(self) -> None:
+        """Close one function: keep its declared names that it also binds."""
+        self.names |= self.declared & self.bound
+        self.declared, self.bound = set(), set()
 
 
 def _record_assignment(
@@ -248,5 +284,6 @@ def build_module_info(
         finder = _GlobalFinder()
         for node, _ in info.functions.values():
             finder.walk(node)
+            finder.function_done()
         info.global_writes = finder.names
     return info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -252,18 +252,41 @@ class Client:
 
     def list_instances(
         self,
-        status: RuntimeStatus | list[RuntimeStatus] | None = None,
+        status: RuntimeStatus | str | Iterable[RuntimeStatus | str] | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
         name_prefix: str | None = None,
         limit: int = 1000,
+        *,
+        instance_id_prefix: str | None = None,
+        after: tuple[datetime, str] | None = None,
+        show_input: bool = True,
     ) -> list[OrchestrationState]:
-        """Instances matching every given filter, newest first."""
+        """Instances matching every given filter, newest first.
+
+        Args:
+            status: one status or several (any of them matches), as ``RuntimeStatus``
+                members or their names in any letter case (``"completed"``).
+            created_from: created at or after this (timezone-aware) time.
+            created_to: created at or before this (timezone-aware) time.
+            name_prefix: orchestrator names starting with this.
+            limit: at most this many instances.
+            instance_id_prefix: instance ids starting with this.
+            after: the ``(created_at, instance_id)`` of the last state of one page, to get
+                the next (see :class:`~durableflow.runtime.store.InstanceQuery`).
+            show_input: include each instance's input.
+
+        Raises:
+            ValueError: a status name that does not exist, or a naive datetime.
+        """
         statuses = None
         if status is not None:
-            statuses = frozenset([status] if isinstance(status, RuntimeStatus) else status)
-        query = InstanceQuery(statuses, created_from, created_to, name_prefix, limit)
-        return [_state(r, True, None) for r in self.store.list_instances(query)]
+            many = [status] if isinstance(status, (RuntimeStatus, str)) else list(status)
+            statuses = frozenset(RuntimeStatus.parse(s) for s in many)
+        query = InstanceQuery(
+            statuses, created_from, created_to, name_prefix, limit, instance_id_prefix, after
+        )
+        return [_state(r, show_input, None) for r in self.store.list_instances(query)]
 
     def get_history(self, instance_id: str) -> HistoryDocument:
         """The instance's history as a document (``.to_json()`` exports it for replay)."""

@@ -19,6 +19,7 @@ from durableflow.core.actions import (
 from durableflow.core.errors import InvalidInstanceIdError
 from durableflow.core.ids import child_instance_id, validate_instance_id
 from durableflow.core.retry import RetryPolicy
+from durableflow.runtime.instance_log import retrying
 from durableflow.runtime.tasks import (
     EventWithTimeoutTask,
     ExternalEventTask,
@@ -42,8 +43,13 @@ class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """A logger that stays silent while the orchestrator replays past steps."""
 
     def __init__(self, logger: logging.Logger, ctx: OrchestrationContext) -> None:
-        super().__init__(logger, {})
+        super().__init__(logger, {"instance_id": ctx.instance_id})
         self._ctx = ctx
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        """Add ``instance_id`` to each record, keeping the caller's own ``extra``."""
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
 
     def isEnabledFor(self, level: int) -> bool:
         return not self._ctx.is_replaying and self.logger.isEnabledFor(level)
@@ -100,7 +106,10 @@ class OrchestrationContext:
 
     @property
     def logger(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
-        """A logger that writes nothing while replaying, so each line appears once."""
+        """A logger that writes nothing while replaying, so each line appears once.
+
+        Its records carry ``instance_id`` (``%(instance_id)s`` in a format string).
+        """
         if self._logger is None:
             base = logging.getLogger(f"durableflow.orchestration.{self._r.name}")
             self._logger = _ReplaySafeLogger(base, self)
@@ -262,7 +271,10 @@ class OrchestrationContext:
         def should_retry(exc: Any, attempt: int) -> bool:
             if attempt >= policy.max_attempts:
                 return False
-            return policy.handle is None or bool(policy.handle(exc))
+            again = policy.handle is None or bool(policy.handle(exc))
+            if again and not self.is_replaying:
+                retrying(self.instance_id, exc, attempt, policy.max_attempts, policy.delay(attempt))
+            return again
 
         return RetryableTask(first, make, schedule_delay, should_retry)
 

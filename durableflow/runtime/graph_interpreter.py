@@ -155,7 +155,12 @@ def _step(
     task: Any
     if kind == "activity":
         value = _value(graph, node.value, env) if node.value is not None else None
-        task = ctx.call_activity(node.name or "", value, retry=_retry(graph, node, env))
+        task = ctx.call_activity(
+            node.name or "",
+            value,
+            retry=_retry(graph, node, env),
+            timeout=_value(graph, node.timeout, env) if node.timeout is not None else None,
+        )
     elif kind == "suborchestration":
         value = _value(graph, node.value, env) if node.value is not None else None
         child = _value(graph, node.instance_id, env) if node.instance_id is not None else None
@@ -207,8 +212,11 @@ def _fan_out(
                     )
                 )
             else:
+                timeout = _value(graph, node.timeout, scope) if node.timeout is not None else None
                 tasks.append(
-                    ctx.call_activity(node.name or "", value, retry=_retry(graph, node, scope))
+                    ctx.call_activity(
+                        node.name or "", value, retry=_retry(graph, node, scope), timeout=timeout
+                    )
                 )
     return ctx.task_all(tasks) if node.wait else tasks
 

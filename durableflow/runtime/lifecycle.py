@@ -106,6 +106,8 @@ class Lifecycle:
         self.wake()
         self._keeper_wake.set()
         deadline = time.monotonic() + timeout
+        if self._threads:
+            log.info("stopping %s: in-flight work has %gs to finish", self.owner, timeout)
         # Producers first: the orchestration thread may still hand pre-leased activities to
         # the runners; only then tell the runners to finish what they run and exit.
         for t in self._threads_named(runners=False):

@@ -35,6 +35,7 @@ from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
 from durableflow.core.errors import StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime import instance_log
 from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.activity_work import ActivityWork
 from durableflow.runtime.clock import Clock, SystemClock
@@ -425,6 +426,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
 
     def _announce(self, iid: str, commit: OrchestrationCommit) -> None:
         """Tell whoever waits what a committed step of ``iid`` did."""
+        instance_log.step_committed(iid, commit)
         if self._on_end is not None and commit.status.is_terminal and commit.new_events:
             self._on_end([iid])
         if len(commit.activities) > len(commit.leased):

@@ -1,4 +1,8 @@
-"""Drive a runtime on a fake clock: jump to each due timer instead of waiting for it."""
+"""Drive a threaded runtime on a fake clock: jump to each due timer instead of waiting for it.
+
+The single-threaded, stubbed equivalent for tests is
+:func:`durableflow.testing.run.run_orchestration`; both skip time the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from durableflow.core.errors import InstanceNotFoundError, WaitTimeoutError
 from durableflow.runtime.client import OrchestrationState
 from durableflow.runtime.clock import FakeClock
 from durableflow.runtime.runtime import Runtime
+from durableflow.testing.run import skip_to_next_wake
 
 
 def drive_to_completion(
@@ -33,11 +38,8 @@ def drive_to_completion(
             return state
         # Jump only while the worker is idle: a running activity's lease must not expire
         # under it just because the fake clock moved.
-        wake = rt.store.next_wake_time()
-        if wake is not None and wake > clock.now() and rt.worker.is_idle():
-            wake = rt.store.next_wake_time()
-            if wake is not None and wake > clock.now():
-                clock.advance(wake - clock.now())
+        if rt.worker.is_idle():
+            skip_to_next_wake(rt.store, clock)
         if time.monotonic() > deadline:
             raise WaitTimeoutError(
                 f"instance {instance_id!r} is still {state.runtime_status.value} after {timeout}s"

@@ -126,3 +126,36 @@ def test_nondeterministic_call_gets_the_linter_message() -> None:
 def test_compile_selects_one_function_by_name() -> None:
     graphs = compile_source((CASES / "subs.py").read_text("utf-8"), function="child")
     assert [g.name for g in graphs] == ["child"]
+
+
+NESTED_AND_HELPER = """
+import durableflow as df
+
+
+def charge(ctx: df.OrchestrationContext, order):
+    yield ctx.call_activity("charge", order)
+
+
+def checkout(ctx: df.OrchestrationContext, order):
+    yield ctx.call_activity("reserve", order)
+    yield from charge(ctx, order)
+
+
+def factory():
+    def inner(ctx, order):
+        yield ctx.call_activity("ship", order)
+
+    return inner
+"""
+
+
+def test_generator_helper_that_takes_the_context_is_not_compiled_as_an_orchestrator() -> None:
+    with pytest.raises(CompileFailed) as info:
+        compile_source(NESTED_AND_HELPER)
+    assert {e.function for e in info.value.errors} == {"checkout"}
+
+
+@pytest.mark.parametrize("name", ["factory.inner", "factory.<locals>.inner"])
+def test_function_option_names_a_nested_function(name: str) -> None:
+    (graph,) = compile_source(NESTED_AND_HELPER, function=name)
+    assert graph.meta["function"] == "factory.inner"

@@ -4,6 +4,8 @@ with instances that ran the compiled graph on the real worker."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,44 @@ def test_graph_draws_every_orchestrator_into_a_directory(
 ) -> None:
     assert main(["graph", str(CASES / "subs.py"), "-o", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child.dot", "parent.dot"]
+
+
+# The first bytes of each format: what `dot` writes for it.
+MAGIC = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF", "dot": b"// durableflow graph"}
+NEEDS_DOT = pytest.mark.skipif(
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="Graphviz `dot` is not installed (make install provides it)",
+)
+
+
+@pytest.mark.parametrize(
+    "suffix", [pytest.param(s, marks=NEEDS_DOT) for s in ("svg", "png", "pdf")] + ["dot"]
+)
+def test_graph_takes_its_format_from_the_output_suffix(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / f"branches.{suffix}"
+    assert main(["graph", str(CASES / "branches.py"), "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(MAGIC[suffix])
+
+
+@NEEDS_DOT
+def test_graph_format_flag_wins_over_the_suffix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "drawing.png"
+    assert main(["graph", str(CASES / "branches.py"), "--format", "svg", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(MAGIC["svg"])
+
+
+def test_graph_with_an_unknown_suffix_asks_for_a_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "drawing.jpeg"
+    assert main(["graph", str(CASES / "branches.py"), "-o", str(out)]) == 2
+    assert "pass --format" in capsys.readouterr().err and not out.exists()
+
+
+def test_compile_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile", "nosuch.py"]) == 1
+    assert "cannot read nosuch.py: No such file or directory" in capsys.readouterr().err

@@ -31,7 +31,15 @@ def findings() -> list[Finding]:
 
 def test_corpus_has_expectations_in_every_api_style() -> None:
     files = {path for path, _, _ in expected_findings()}
-    assert {"shop/orders.py", "azure_app.py", "azure_classic.py", "dt_worker.py"} <= files
+    assert {
+        "shop/orders.py",
+        "azure_app.py",
+        "azure_classic.py",
+        "dt_worker.py",
+        "dt_tests_nested.py",
+        "dapr_workflows.py",
+        "registry/flows.py",
+    } <= files
 
 
 def test_corpus_findings_match_expectations_exactly(findings: list[Finding]) -> None:
@@ -40,10 +48,30 @@ def test_corpus_findings_match_expectations_exactly(findings: list[Finding]) -> 
 
 
 def test_helper_finding_in_other_module_names_the_chain(findings: list[Finding]) -> None:
-    (env,) = [f for f in findings if f.code == "DUR010"]
+    (env,) = [f for f in findings if f.code == "DUR010" and "shop" in f.path]
     assert env.chain == ("shop.orders.place_order", "shop.pricing.total_of", "shop.pricing._rate")
     assert "called shop.orders.place_order -> shop.pricing.total_of -> _rate" in env.message
 
 
 def test_corpus_is_linted_the_same_in_parallel(findings: list[Finding]) -> None:
     assert lint_paths([str(CORPUS)], root=CORPUS, jobs=2).findings == findings
+
+
+def test_orchestrator_registered_from_another_module_is_checked_as_an_orchestrator(
+    findings: list[Finding],
+) -> None:
+    flows = {f.chain for f in findings if f.path.endswith("registry/flows.py")}
+    assert flows == {
+        ("registry.flows.fulfil",),
+        ("registry.flows.refund",),
+        ("registry.flows.approve",),
+    }
+
+
+def test_orchestrators_nested_in_tests_are_checked(findings: list[Finding]) -> None:
+    chains = {f.chain for f in findings if f.path.endswith("dt_tests_nested.py")}
+    assert chains == {
+        ("dt_tests_nested.test_timer_and_jitter.delayed",),
+        ("dt_tests_nested.test_timer_and_jitter.racer",),
+        ("dt_tests_nested.test_fan_out.fan_out",),
+    }

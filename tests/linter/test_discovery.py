@@ -162,3 +162,124 @@ def test_package_internals_are_not_orchestrators() -> None:
         relative = path.relative_to(package.parent).with_suffix("")
         name = ".".join(relative.parts).removesuffix(".__init__")
         assert find_orchestrators(cst.parse_module(source), module_name=name) == [], path
+
+
+def _discover(source: str, **kwargs: object) -> dict[str, tuple[str, str, str | None, str]]:
+    module = cst.parse_module(source)
+    return {
+        d.function_name: (d.name, d.style, d.ctx_param, d.api)
+        for d in find_orchestrators(module, **kwargs)  # type: ignore[arg-type]
+    }
+
+
+NESTED = """
+from durabletask import task, worker
+
+def test_orchestrator_inputs():
+    def orchestrator(ctx: task.OrchestrationContext, my_input: int):
+        return my_input, ctx.instance_id
+
+    def plain(ctx, _):
+        yield ctx.call_activity("x")
+
+    with worker.TaskHubGrpcWorker() as w:
+        w.add_orchestrator(orchestrator)
+        w.add_named_orchestrator("renamed", plain)
+"""
+
+
+def test_orchestrators_defined_inside_a_test_function_are_found() -> None:
+    found = _discover(NESTED)
+    assert found == {
+        "test_orchestrator_inputs.orchestrator": (
+            "orchestrator",
+            "durabletask",
+            "ctx",
+            "durabletask",
+        ),
+        "test_orchestrator_inputs.plain": ("renamed", "durabletask", "ctx", "durabletask"),
+    }
+
+
+DAPR = """
+import dapr.ext.workflow as wf
+from dapr.ext.workflow import DaprWorkflowContext
+
+wfr = wf.WorkflowRuntime()
+
+@wfr.workflow(name="hello_world_wf")
+def hello_world_wf(ctx: DaprWorkflowContext, wf_input):
+    yield ctx.call_activity(hello_act, input=1)
+
+@wfr.activity(name="hello_act")
+def hello_act(ctx, wf_input):
+    return 1
+
+def child_wf(ctx: DaprWorkflowContext, wf_input):
+    yield ctx.call_activity(hello_act, input=2)
+
+def registered_later(context, order):
+    yield context.call_activity(hello_act, input=3)
+
+wfr.register_workflow(registered_later, name="later")
+"""
+
+
+def test_dapr_workflows_are_found_by_decorator_annotation_and_registration() -> None:
+    found = _discover(DAPR)
+    assert found == {
+        "hello_world_wf": ("hello_world_wf", "dapr", "ctx", "dapr"),
+        "child_wf": ("child_wf", "dapr", "ctx", "dapr"),
+        "registered_later": ("later", "dapr", "context", "dapr"),
+    }
+
+
+def test_annotated_async_helper_is_not_an_orchestrator() -> None:
+    source = (
+        "import durableflow as df\n"
+        "async def fetch(ctx: df.OrchestrationContext, url):\n    return url\n"
+    )
+    assert _discover(source) == {}
+
+
+def test_generator_helper_called_by_an_orchestrator_is_a_helper() -> None:
+    source = (
+        "import durableflow as df\napp = df.App()\n"
+        "def charge(ctx: df.OrchestrationContext, order):\n"
+        "    yield ctx.call_activity('charge', order)\n"
+        "@app.orchestrator\ndef checkout(ctx, order):\n"
+        "    yield from charge(ctx, order)\n"
+    )
+    assert set(_discover(source)) == {"checkout"}
+
+
+@pytest.mark.parametrize("spelling", ["factory.inner", "factory.<locals>.inner", "m:factory.inner"])
+def test_explicit_list_names_a_nested_function(spelling: str) -> None:
+    source = "def factory():\n    def inner(ctx, x):\n        yield 1\n    return inner\n"
+    found = _discover(source, config=DiscoveryConfig(explicit=(spelling,)), module_name="m")
+    assert set(found) == {"factory.inner"}
+
+
+def test_api_of_a_configured_orchestrator_follows_the_module_imports() -> None:
+    source = "from azure import durable_functions as adf\ndef listed(context):\n    yield 1\n"
+    found = _discover(source, config=DiscoveryConfig(explicit=("listed",)))
+    assert found["listed"][3] == "azure"
+
+
+def test_registrations_of_imported_functions_are_reported_with_their_qualified_names() -> None:
+    from durableflow.discovery import foreign_orchestrators
+
+    source = (
+        "import azure.durable_functions as df\n"
+        "from app import flows\nfrom app.other import approve as approval\n"
+        "main = df.Orchestrator.create(approval)\n"
+        "def run(w, wfr):\n"
+        "    w.add_orchestrator(flows.checkout)\n"
+        "    wfr.register_workflow(flows.refund)\n"
+    )
+    found = foreign_orchestrators(cst.parse_module(source))
+    assert sorted((name, r.style) for name, r in found) == [
+        ("app.flows.checkout", "durabletask"),
+        ("app.flows.refund", "dapr"),
+        ("app.other.approve", "azure"),
+    ]

@@ -116,3 +116,44 @@ def test_cli_fix_keeps_crlf_line_endings(
     assert main(["--no-cache", "-j", "1", "--fix", str(root)]) == 0
     data = (root / "flows.py").read_bytes()
     assert b"str(ctx.new_uuid())" in data and data.count(b"\r\n") == FILE.count("\n")
+
+
+UNSAFE_FILE = """
+import datetime
+import durableflow as df
+
+app = df.App()
+
+
+@app.orchestrator
+def orch(ctx, data):
+    yield ctx.call_activity("a", str(datetime.datetime.utcnow()))
+"""
+
+
+def test_cli_unsafe_fixes_alone_only_reports(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({"flows.py": UNSAFE_FILE})
+    before = (root / "flows.py").read_text()
+    assert main(["--no-cache", "-j", "1", "--unsafe-fixes", str(root)]) == 1
+    out = capsys.readouterr()
+    assert "DUR001" in out.out and "1 fixable with --fix --unsafe-fixes" in out.err
+    assert (root / "flows.py").read_text() == before
+
+
+def test_cli_unsafe_fixes_with_fix_applies_the_unsafe_rewrite(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({"flows.py": UNSAFE_FILE})
+    assert main(["--no-cache", "-j", "1", "--fix", "--unsafe-fixes", str(root)]) == 0
+    assert "ctx.current_utc_datetime" in (root / "flows.py").read_text()
+
+
+def test_cli_fix_without_unsafe_fixes_leaves_the_unsafe_rewrite(
+    write_files: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files({"flows.py": UNSAFE_FILE})
+    before = (root / "flows.py").read_text()
+    assert main(["--no-cache", "-j", "1", "--fix", str(root)]) == 1
+    assert (root / "flows.py").read_text() == before

@@ -195,6 +195,33 @@ class StoreContract:
         self._three(store)
         assert len(store.list_instances(InstanceQuery(limit=2))) == 2
 
+    def test_list_instances_instance_id_prefix_is_literal(self, store: Store) -> None:
+        for iid in ["job_1", "job-2", "jobx", "other"]:
+            start(store, iid)
+        got = store.list_instances(InstanceQuery(instance_id_prefix="job_"))
+        assert [r.instance_id for r in got] == ["job_1"]
+
+    def test_list_instances_after_pages_without_gaps_or_repeats(self, store: Store) -> None:
+        # Two share a creation time: the instance id breaks the tie.
+        for i, created in enumerate([0, 1, 1, 2, 3]):
+            store.create_instance(
+                NewInstance(f"p{i}", "orch", f"x{i}", None, created_at=at(created)), now=at(i)
+            )
+        seen: list[str] = []
+        after = None
+        while True:
+            page = store.list_instances(InstanceQuery(limit=2, after=after))
+            if not page:
+                break
+            seen += [r.instance_id for r in page]
+            after = (page[-1].created_at, page[-1].instance_id)
+        assert seen == ["p4", "p3", "p2", "p1", "p0"]
+
+    def test_list_instances_after_combines_with_filters(self, store: Store) -> None:
+        self._three(store)
+        got = store.list_instances(InstanceQuery(name_prefix="al", after=(at(2), "i2")))
+        assert [r.instance_id for r in got] == ["i0"]
+
     # -- send -----------------------------------------------------------------------------
     def test_send_to_an_unknown_instance_raises_not_found(self, store: Store) -> None:
         with pytest.raises(InstanceNotFoundError):

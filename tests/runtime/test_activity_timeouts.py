@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import durableflow as df
 from durableflow.cli import main
+from durableflow.compiler import compile_source
 from durableflow.core import history as h
+from durableflow.runtime.executor import replay
+from durableflow.runtime.graph_interpreter import graph_orchestrator
 
 WAIT = 20.0
 TIMEOUT_TYPE = "durableflow.core.errors.ActivityTimeoutError"
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class Hang:
@@ -202,3 +206,30 @@ def test_durable_worker_refuses_a_bad_duration_as_a_usage_error(
         main(["worker", "tests.runtime.hang_app:app", flag, value])
     assert exit_.value.code == 2
     assert flag in capsys.readouterr().err
+
+
+COMPILED = """
+import durableflow as df
+from datetime import timedelta
+app = df.App()
+
+@app.orchestrator
+def timed(ctx: df.OrchestrationContext, xs):
+    first = yield ctx.call_activity("one", xs, timeout=timedelta(seconds=5))
+    rest = yield ctx.task_all([ctx.call_activity("each", x, timeout=7) for x in xs])
+    return [first, rest]
+"""
+
+
+def test_a_compiled_graph_passes_activity_timeouts_as_the_generator_does() -> None:
+    graph = compile_source(COMPILED)[0]
+    start = h.ExecutionStarted(
+        timestamp=T0, name="timed", instance_id="i1", execution_id="e1", input=[1, 2]
+    )
+    first = replay(graph_orchestrator(graph), [], [h.OrchestratorStarted(timestamp=T0), start])
+    assert [(a.name, a.timeout) for a in first.actions] == [("one", timedelta(seconds=5))]
+    done = h.TaskCompleted(timestamp=T0, task_id=0, result=0)
+    second = replay(
+        graph_orchestrator(graph), first.new_events, [h.OrchestratorStarted(timestamp=T0), done]
+    )
+    assert [a.timeout for a in second.actions] == [timedelta(seconds=7)] * 2

@@ -55,14 +55,14 @@ def test_start_status_raise_event_history_round_trip(
 ) -> None:
     code, out, _ = run(capsys, "start", "waits", "--id", "w1", "--store", url)
     assert code == 0 and out.strip() == "w1"
-    code, out, _ = run(capsys, "status", "w1", "--store", url)
+    code, out, _ = run(capsys, "status", "w1", "--json", "--store", url)
     assert json.loads(out)["runtime_status"] == "PENDING"
     with df.Runtime(app, url) as rt:
         assert run(capsys, "raise-event", "w1", "go", '"a"', "--store", url)[0] == 0
         assert run(capsys, "raise-event", "w1", "go", "[1]", "--store", url)[0] == 0
         assert rt.client.wait_for_completion("w1", timeout=30).output == ["a", [1]]
     code, out, _ = run(capsys, "list", "--status", "COMPLETED", "--store", url)
-    assert code == 0 and out.startswith("w1\twaits\tCOMPLETED")
+    assert code == 0 and out.splitlines()[1].split()[:3] == ["w1", "waits", "COMPLETED"]
     code, out, _ = run(capsys, "history", "w1", "--store", url)
     assert json.loads(out)["events"][-1]["type"] == "ExecutionCompleted"
     assert run(capsys, "purge", "w1", "--store", url)[0] == 0
@@ -83,12 +83,12 @@ def test_terminate_suspend_resume_exit_0_then_1_when_ended(
     assert code == 1 and "already TERMINATED" in err
 
 
-def test_start_with_bad_json_input_exits_1_and_creates_nothing(
+def test_start_with_bad_json_input_is_a_usage_error_and_creates_nothing(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(capsys, "start", "waits", "--input", "{oops", "--store", url)
-    assert code == 1 and "--input is not valid JSON" in err
-    assert df.Client(url).list_instances() == []
+    assert code == 2 and "--input is not valid JSON" in err
+    assert not Path(url.removeprefix("sqlite:///")).exists()
 
 
 def test_start_twice_with_same_id_exits_1(url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,9 +107,9 @@ def test_store_that_is_not_sqlite_exits_1_and_keeps_the_file(
     assert path.read_bytes() == b"these are my notes, not a database\n" * 10
 
 
-def test_worker_with_bad_app_spec_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_worker_with_bad_app_spec_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "worker", "no_colon_here")
-    assert code == 1 and "module:attribute" in err
+    assert code == 2 and "module:attribute" in err
 
 
 def test_run_executes_a_compiled_graph_and_prints_its_output(
@@ -189,3 +189,169 @@ def test_worker_runs_compiled_graphs_from_a_folder(tmp_path: Path, url: str) -> 
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"durable {df.__version__}"
+
+
+def test_list_prints_a_header_row_and_aligned_columns(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "a-much-longer-id", "--store", url)
+    run(capsys, "start", "echo_once", "--id", "b", "--store", url)
+    code, out, _ = run(capsys, "list", "--store", url)
+    header, *rows = out.splitlines()
+    assert code == 0 and header.split("  ")[0] == "INSTANCE ID"
+    assert [r.split()[0] for r in rows] == ["b", "a-much-longer-id"]
+    columns = [header.index(title) for title in ("NAME", "STATUS", "CREATED")]
+    for row in rows:
+        assert all(row[c - 1] == " " and row[c] != " " for c in columns)
+
+
+@pytest.mark.parametrize("spelling", ["pending", "Pending,completed", "COMPLETED,pending"])
+def test_list_status_is_case_insensitive_and_takes_a_comma_list(
+    spelling: str, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "p1", "--store", url)
+    code, out, _ = run(capsys, "list", "--status", spelling, "--json", "--store", url)
+    assert code == 0 and [s["instance_id"] for s in json.loads(out)] == ["p1"]
+
+
+def test_list_status_filters_out_other_statuses(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "p1", "--store", url)
+    code, out, _ = run(
+        capsys, "list", "--status", "running", "--status", "failed", "--json", "--store", url
+    )
+    assert code == 0 and json.loads(out) == []
+
+
+def test_list_unknown_status_is_a_usage_error(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["list", "--status", "done", "--store", url])
+    assert exit_.value.code == 2 and "unknown runtime status 'done'" in capsys.readouterr().err
+
+
+def test_list_created_from_and_to_accept_dates(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "today", "--store", url)
+    today = df.Client(url).get_status("today")
+    assert today is not None
+    day = today.created_at.date().isoformat()
+    listed = run(
+        capsys, "list", "--created-from", day, "--created-to", day, "--json", "--store", url
+    )[1]
+    assert [s["instance_id"] for s in json.loads(listed)] == ["today"]
+    tomorrow = f"{today.created_at.year + 1}-01-01"
+    later = run(capsys, "list", "--created-from", tomorrow, "--json", "--store", url)[1]
+    assert json.loads(later) == []
+
+
+def test_list_created_from_accepts_a_datetime_with_an_offset(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "x", "--store", url)
+    code, out, _ = run(
+        capsys, "list", "--created-from", "2000-01-01T10:00+02:00", "--json", "--store", url
+    )
+    assert code == 0 and len(json.loads(out)) == 1
+
+
+def test_list_created_from_that_is_no_date_is_a_usage_error(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["list", "--created-from", "yesterday", "--store", url])
+    assert exit_.value.code == 2 and "ISO 8601" in capsys.readouterr().err
+
+
+def test_status_prints_key_value_lines(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "start", "waits", "--id", "s1", "--input", '{"n": 1}', "--store", url)
+    code, out, _ = run(capsys, "status", "s1", "--store", url)
+    fields = dict(line.split(":", 1) for line in out.splitlines())
+    assert code == 0 and fields["instance_id"].strip() == "s1"
+    assert fields["runtime_status"].strip() == "PENDING"
+    assert json.loads(fields["input"]) == {"n": 1}
+
+
+def test_status_with_history_lists_one_event_per_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "echo_once", "--id", "h1", "--input", "7", "--store", url)
+    with df.Runtime(app, url) as rt:
+        rt.client.wait_for_completion("h1", timeout=30)
+    out = run(capsys, "status", "h1", "--history", "--store", url)[1]
+    events = out.split("history:\n", 1)[1].splitlines()
+    assert "ExecutionStarted" in events[1] and "ExecutionCompleted" in events[-1]
+
+
+def test_status_of_a_failed_instance_shows_the_error_and_its_trace(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "unknown_activity", "--id", "f1", "--store", url)
+    with df.Runtime(app, url) as rt:
+        rt.client.wait_for_completion("f1", timeout=30)
+    out = run(capsys, "status", "f1", "--store", url)[1]
+    assert "runtime_status:  FAILED" in out and "failure:" in out and "'nope'" in out
+
+
+def test_start_reads_its_input_from_an_at_file(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "input.json").write_text('{"items": [1, 2]}')
+    run(
+        capsys,
+        "start",
+        "waits",
+        "--id",
+        "i1",
+        "--input",
+        f"@{tmp_path / 'input.json'}",
+        "--store",
+        url,
+    )
+    state = df.Client(url).get_status("i1")
+    assert state is not None and state.input == {"items": [1, 2]}
+
+
+def test_raise_event_reads_its_data_from_an_at_file(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data.json").write_text('"from a file"')
+    run(capsys, "start", "waits", "--id", "e1", "--store", url)
+    path = f"@{tmp_path / 'data.json'}"
+    assert run(capsys, "raise-event", "e1", "go", path, "--store", url)[0] == 0
+    assert run(capsys, "raise-event", "e1", "go", path, "--store", url)[0] == 0
+    with df.Runtime(app, url) as rt:
+        assert rt.client.wait_for_completion("e1", timeout=30).output == ["from a file"] * 2
+
+
+def test_input_from_a_missing_at_file_exits_1_and_says_which(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "start", "waits", "--input", "@nope.json", "--store", url)
+    assert code == 1 and "cannot read --input from nope.json" in err
+
+
+def test_replay_takes_an_instance_id_from_the_store(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "echo_once", "--id", "r1", "--input", "3", "--store", url)
+    with df.Runtime(app, url) as rt:
+        rt.client.wait_for_completion("r1", timeout=30)
+    code, out, _ = run(
+        capsys, "replay", "r1", "--app", "tests.runtime.test_client:app", "--store", url
+    )
+    assert code == 0 and "r1: replays cleanly (COMPLETED)" in out
+
+
+def test_verbosity_flags_before_and_after_the_command_add_up() -> None:
+    from durableflow.cli import build_parser
+
+    args = build_parser().parse_args(["-v", "list", "-v", "-q"])
+    assert (args.verbose + args.verbose_before, args.quiet + args.quiet_before) == (2, 1)

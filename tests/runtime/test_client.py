@@ -132,6 +132,19 @@ def test_purge_removes_ended_instance_and_refuses_running_one(rt: df.Runtime) ->
     assert rt.client.get_status(iid) is None
 
 
+def test_list_instances_pages_by_the_last_state_of_a_page(rt: df.Runtime) -> None:
+    for i in range(5):
+        rt.client.start_new(waits, instance_id=f"page-{i}")
+    rt.client.start_new(waits, instance_id="other")
+    first = rt.client.list_instances(limit=3, instance_id_prefix="page-", show_input=False)
+    last = first[-1]
+    rest = rt.client.list_instances(
+        limit=3, instance_id_prefix="page-", after=(last.created_at, last.instance_id)
+    )
+    ids = [s.instance_id for s in first + rest]
+    assert sorted(ids) == [f"page-{i}" for i in range(5)] and len(set(ids)) == 5
+
+
 def test_list_instances_filters_by_status_and_prefix(rt: df.Runtime) -> None:
     done = rt.client.start_new(echo_once, input=1)
     rt.client.wait_for_completion(done, timeout=30)
@@ -139,6 +152,23 @@ def test_list_instances_filters_by_status_and_prefix(rt: df.Runtime) -> None:
     completed = rt.client.list_instances(status=df.RuntimeStatus.COMPLETED)
     assert [s.instance_id for s in completed] == [done]
     assert [s.instance_id for s in rt.client.list_instances(name_prefix="wai")] == [waiting]
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["COMPLETED", "completed", "Completed", ["completed"], ("COMPLETED", df.RuntimeStatus.FAILED)],
+    ids=repr,
+)
+def test_list_instances_accepts_status_names_in_any_case(rt: df.Runtime, status: Any) -> None:
+    done = rt.client.start_new(echo_once, input=1)
+    rt.client.wait_for_completion(done, timeout=30)
+    rt.client.start_new(waits)
+    assert [s.instance_id for s in rt.client.list_instances(status=status)] == [done]
+
+
+def test_list_instances_with_an_unknown_status_name_says_which_exist(rt: df.Runtime) -> None:
+    with pytest.raises(ValueError, match="unknown runtime status 'DONE'; expected one of PENDING"):
+        rt.client.list_instances(status="DONE")
 
 
 def test_exported_history_replays_to_the_same_output(rt: df.Runtime) -> None:

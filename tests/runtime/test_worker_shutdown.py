@@ -131,3 +131,46 @@ def test_a_second_sigint_exits_at_once_and_no_new_work_starts_meanwhile(
     finally:
         worker.kill()
     assert client.get_status(late).runtime_status is df.RuntimeStatus.PENDING
+
+
+def spawn_runtime(store: str, marker: Path, drain: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.runtime.hang_runtime", store, str(marker), str(drain)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    assert line[:1] == ["running"], line
+    return proc, line[1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_program_with_a_runtime_drains_and_releases_its_leases(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "runs.txt"
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    proc, iid = spawn_runtime(store, marker, 0.5)
+    try:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=WAIT)
+    finally:
+        proc.kill()
+    with df.Runtime(app, store, lease=timedelta(seconds=LONG_LEASE)) as rt:
+        assert rt.client.wait_for_completion(iid, timeout=WAIT).output == "run 2"
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_leaves_a_runtime_without_waiting_for_the_drain(tmp_path: Path) -> None:
+    proc, _ = spawn_runtime(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "runs.txt", 600)
+    try:
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        read_until(proc.stderr, "in-flight work has 600s to finish")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) != 0
+    finally:
+        proc.kill()

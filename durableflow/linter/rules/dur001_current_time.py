@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from durableflow.linter.dialects import naive_clock
 from durableflow.linter.facts import FunctionFacts, Reference
 from durableflow.linter.rules.base import BannedApiRule, Edit, orchestrator_example
 
@@ -20,7 +21,9 @@ class CurrentTime(BannedApiRule):
     took the first time. ``ctx.current_utc_datetime`` is the time the current step started, read
     from history, and is the same on every replay. ``--fix`` rewrites ``datetime.now(timezone.utc)``
     and ``time.time()``; ``--unsafe-fixes`` also rewrites ``datetime.utcnow()``, which becomes
-    timezone-aware.
+    timezone-aware. durabletask's and dapr's ``current_utc_datetime`` is a naive UTC datetime,
+    so there ``utcnow()`` is replaced by it safely and the aware forms get
+    ``.replace(tzinfo=timezone.utc)``.
     """
 
     CODE = "DUR001"
@@ -84,17 +87,24 @@ class CurrentTime(BannedApiRule):
         ctx = facts.fix_context(call)
         if ctx is None:
             return None
+        naive = naive_clock(facts.api)
         now = cst.parse_expression(f"{ctx}.current_utc_datetime")
         if key == "datetime.datetime.now" and len(call.args) == 1:
             arg = call.args[0]
             tz_arg = arg.keyword is None or arg.keyword.value == "tz"
             if tz_arg and facts.qualified(arg.value) in _UTC:
+                if naive:
+                    utc = cst.Module(body=[]).code_for_node(arg.value)
+                    now = cst.parse_expression(f"{ctx}.current_utc_datetime.replace(tzinfo={utc})")
                 return Edit(call, now, safe=True)
             return None
         if call.args:
             return None
+        if key == "time.time" and naive:
+            stamp = f"{ctx}.current_utc_datetime.replace(tzinfo=timezone.utc).timestamp()"
+            return Edit(call, cst.parse_expression(stamp), True, (("datetime", "timezone"),))
         if key == "time.time":
             return Edit(call, cst.parse_expression(f"{ctx}.current_utc_datetime.timestamp()"), True)
         if key == "datetime.datetime.utcnow":
-            return Edit(call, now, safe=False)
+            return Edit(call, now, safe=naive)
         return None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from durableflow.discovery import API_DAPR, API_DURABLEFLOW
+from durableflow.discovery.tree import iter_nodes
+from durableflow.linter.dialects import str_uuid
 from durableflow.linter.facts import FunctionFacts, Reference
 from durableflow.linter.rules.base import BannedApiRule, Edit, orchestrator_example
 
@@ -16,11 +19,12 @@ class RandomUuid(BannedApiRule):
     An id generated in an orchestrator and passed to an activity or used as a sub-orchestration
     instance id must be the same on every replay, or the history no longer matches.
     ``ctx.new_uuid()`` is a name-based UUID of the instance id and a counter, identical on every
-    replay, returned as its canonical string (as ``str(uuid.uuid4())`` writes it). Name-based
-    ``uuid.uuid3``/``uuid.uuid5`` are deterministic and allowed. ``--fix`` rewrites
-    ``uuid.uuid4()`` to ``ctx.new_uuid()``, ``uuid.uuid4().hex`` to
-    ``ctx.new_uuid().replace("-", "")``, and another attribute of it (``.int``, ``.bytes``) to
-    that attribute of ``uuid.UUID(ctx.new_uuid())``.
+    replay. Name-based ``uuid.uuid3``/``uuid.uuid5`` are deterministic and allowed. ``--fix``
+    rewrites ``uuid.uuid4()``. Durable Functions' and durabletask's ``new_uuid()`` return a
+    ``str``: there ``str(uuid.uuid4())`` becomes ``context.new_uuid()``, ``uuid.uuid4().hex``
+    becomes ``context.new_uuid().replace("-", "")``, and a bare ``uuid.uuid4()`` is rewritten
+    only by ``--unsafe-fixes`` (the value changes type). dapr's context has no ``new_uuid()``,
+    so nothing is rewritten there.
     """
 
     CODE = "DUR002"
@@ -53,55 +57,39 @@ class RandomUuid(BannedApiRule):
                 "import uuid",
             ),
         ),
-        (
-            orchestrator_example(
-                'yield ctx.call_activity("ship", uuid.uuid4().hex)',
-                "import uuid",
-            ),
-            orchestrator_example(
-                'yield ctx.call_activity("ship", ctx.new_uuid().replace("-", ""))',
-                "import uuid",
-            ),
-        ),
-        (
-            orchestrator_example(
-                'yield ctx.call_activity("ship", uuid.uuid4().int)', "import uuid"
-            ),
-            orchestrator_example(
-                'yield ctx.call_activity("ship", UUID(ctx.new_uuid()).int)',
-                "import uuid\nfrom uuid import UUID",
-            ),
-        ),
     )
 
     def edit_for(self, facts: FunctionFacts, ref: Reference, key: str) -> Edit | None:
-        """Rewrite ``uuid.uuid4()`` to ``ctx.new_uuid()`` (a str: UUID attributes adapted)."""
+        """Rewrite ``uuid.uuid4()`` to ``ctx.new_uuid()``."""
         call = ref.call
         if call is None or call.args or key != "uuid.uuid4" or ref.qualified != key:
             return None
         ctx = facts.fix_context(call)
-        if ctx is None:
+        if ctx is None or facts.api == API_DAPR:
             return None
-        attribute = _attribute_of(facts.node, call)
-        if attribute is None:
-            return Edit(call, cst.parse_expression(f"{ctx}.new_uuid()"), safe=True)
-        name = attribute.attr.value
-        if name == "hex":
-            text = f'{ctx}.new_uuid().replace("-", "")'
-            return Edit(attribute, cst.parse_expression(text), safe=True)
-        text = f"UUID({ctx}.new_uuid()).{name}"
-        return Edit(attribute, cst.parse_expression(text), safe=True, imports=(("uuid", "UUID"),))
+        new = f"{ctx}.new_uuid()"
+        parent = _parent(facts.node, call)
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "hex":
+            text = new if str_uuid(facts.api) else f"str({new})"
+            return Edit(parent, cst.parse_expression(f'{text}.replace("-", "")'), safe=True)
+        if facts.api == API_DURABLEFLOW:
+            return Edit(call, cst.parse_expression(new), safe=True)
+        if (
+            isinstance(parent, cst.Call)
+            and len(parent.args) == 1
+            and isinstance(parent.func, cst.Name)
+            and parent.func.value == "str"
+            and "str" not in facts.locals
+        ):
+            return Edit(parent, cst.parse_expression(new), safe=True)
+        return Edit(call, cst.parse_expression(new), safe=False)
 
 
-def _attribute_of(root: cst.CSTNode, call: cst.Call) -> cst.Attribute | None:
-    """The attribute read on ``call``'s result (``uuid.uuid4().hex``), if any."""
-    found: list[cst.Attribute] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            if node.value is call:
-                found.append(node)
-            return not found
-
-    root.visit(_Find())
-    return found[0] if found else None
+def _parent(root: cst.CSTNode, child: cst.CSTNode) -> cst.CSTNode | None:
+    """The node whose field holds ``child`` (walked only for a reported call)."""
+    for node in iter_nodes(root, enter_scopes=False):
+        if isinstance(node, cst.Attribute) and node.value is child:
+            return node
+        if isinstance(node, cst.Call) and any(arg.value is child for arg in node.args):
+            return node
+    return None

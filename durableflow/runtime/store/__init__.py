@@ -43,17 +43,22 @@ __all__ = [
 ]
 
 
-def open_store(url: str, **options: Any) -> Store:
+def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     """Open the store that ``url`` names.
 
     Args:
         url: ``memory://``, ``memory://NAME``, ``sqlite:///relative/path.db`` or
             ``sqlite:////absolute/path.db`` (SQLite options may also be given as query
             parameters, e.g. ``?busy_timeout=2&synchronous=NORMAL``).
+        create: create a SQLite file that does not exist yet. Pass ``False`` where only
+            an existing store makes sense (reading or managing instances), so that a
+            mistyped path fails instead of opening a new, empty database. Memory stores
+            are always opened.
         **options: backend options, e.g. ``busy_timeout`` (seconds) and ``synchronous``
             for SQLite.
 
     Raises:
+        StoreNotFoundError: ``create`` is false and the SQLite file does not exist.
         StoreError: unknown scheme, a backend that is not available, or a store that cannot
             be opened (see the backend for details).
     """
@@ -66,7 +71,7 @@ def open_store(url: str, **options: Any) -> Store:
             raise StoreError(f"memory:// stores take no options, got {sorted(options)}")
         return MemoryStore(rest or None)
     if sep and scheme == "sqlite":
-        return SqliteStore.from_url(url, **options)
+        return SqliteStore.from_url(url, create=create, **options)
     if sep and scheme in ("postgresql", "postgres"):
         raise StoreError(
             f"cannot open {_redact(url)}: the PostgreSQL backend is not available yet; "

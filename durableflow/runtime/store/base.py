@@ -160,13 +160,21 @@ class OrchestrationCommit:
 
 @dataclass(frozen=True, slots=True)
 class InstanceQuery:
-    """Filters for :meth:`Store.list_instances`; ``None`` means no filter."""
+    """Filters for :meth:`Store.list_instances`; ``None`` means no filter.
+
+    Results come newest first, ordered by ``(created_at, instance_id)`` descending.
+    ``after`` pages through them: given the ``(created_at, instance_id)`` of the last row
+    of a page, only rows that come after it in that order are returned, so a page is never
+    shifted by instances created or purged since the last one.
+    """
 
     statuses: frozenset[RuntimeStatus] | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     name_prefix: str | None = None
     limit: int = 1000
+    instance_id_prefix: str | None = None
+    after: tuple[datetime, str] | None = None
 
 
 @dataclass(slots=True)

@@ -128,6 +128,10 @@ def matches(inst: Instance, q: InstanceQuery) -> bool:
         return False
     if q.created_to is not None and inst.created_at > q.created_to:
         return False
+    if q.instance_id_prefix is not None and not inst.instance_id.startswith(q.instance_id_prefix):
+        return False
+    if q.after is not None and (inst.created_at, inst.instance_id) >= q.after:
+        return False
     return q.name_prefix is None or inst.name.startswith(q.name_prefix)
 
 

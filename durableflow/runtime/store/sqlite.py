@@ -52,8 +52,11 @@ class SqliteStore:
         history_cache_size: how many instances' decoded histories to keep, so that
             locking a long-running instance reads only the events added since.
         url: the URL this store was opened from (defaults to ``sqlite:///`` + path).
+        create: create the file if it does not exist (otherwise
+            :class:`~durableflow.core.errors.StoreNotFoundError`).
 
     Raises:
+        StoreNotFoundError: ``create`` is false and there is no file at ``path``.
         StoreError: the file is not a durableflow/SQLite database (left unchanged), or
             cannot be created.
         StoreLockedError: another writer held the database past the busy timeout.
@@ -67,6 +70,7 @@ class SqliteStore:
         synchronous: str = "FULL",
         history_cache_size: int = 1024,
         url: str | None = None,
+        create: bool = True,
     ) -> None:
         level = str(synchronous).upper()
         if level not in db.SYNCHRONOUS_LEVELS:
@@ -81,7 +85,7 @@ class SqliteStore:
         self.busy_timeout = float(busy_timeout)
         self.synchronous = level
         self._histories = HistoryCache(history_cache_size)
-        db.check_file(path)
+        db.check_file(path, create=create, url=self.url)
         self._connections = Connections(path, self.busy_timeout, level, self.url)
         self._write = self._connections.write
         self._read = self._connections.read
@@ -92,14 +96,14 @@ class SqliteStore:
             raise
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> SqliteStore:
+    def from_url(cls, url: str, *, create: bool = True, **options: Any) -> SqliteStore:
         """Open ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
 
         Query parameters ``busy_timeout`` (seconds) and ``synchronous`` are accepted and
-        keyword ``options`` override them.
+        keyword ``options`` override them; ``create`` is as for the constructor.
         """
         path, kwargs = db.parse_url(url, options)
-        return cls(path, url=url, **kwargs)
+        return cls(path, url=url, create=create, **kwargs)
 
     def _any(self, statement: str, now_us: int) -> bool:
         with self._read() as c:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
-from durableflow.core.errors import StoreError, StoreLockedError
+from durableflow.core.errors import StoreError, StoreLockedError, StoreNotFoundError
 from durableflow.runtime.store import sqlite_sql as sql
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,12 @@ def translate(exc: sqlite3.Error, path: str, busy_timeout: float) -> StoreError:
     return StoreError(f"SQLite error on {path}: {text}")
 
 
-def check_file(path: str) -> None:
-    """Refuse, without touching it, a path that cannot hold a durableflow database."""
+def check_file(path: str, *, create: bool = True, url: str | None = None) -> None:
+    """Refuse, without touching it, a path that cannot hold a durableflow database.
+
+    With ``create`` false, a path with no file is refused too (``url`` names it in the
+    message).
+    """
     if path in ("", ":memory:") or path.startswith("file:"):
         raise StoreError(
             f"sqlite store path {path!r} is not a file path; each worker thread needs the "
@@ -72,6 +76,8 @@ def check_file(path: str) -> None:
         raise StoreError(
             f"cannot create {path}: directory {parent} does not exist; create it first"
         )
+    if not create and not os.path.exists(path):
+        raise _missing(path, url or f"sqlite:///{path}")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return
     try:
@@ -82,6 +88,20 @@ def check_file(path: str) -> None:
     if header != SQLITE_HEADER:
         raise not_a_database(path, "it does not start with the SQLite file header")
     _check_schema_read_only(path)
+
+
+def _missing(path: str, url: str) -> StoreNotFoundError:
+    where = os.path.abspath(path)
+    relative = (
+        ""
+        if os.path.isabs(path)
+        else (f"; {url} is relative to the working directory {os.getcwd()}")
+    )
+    return StoreNotFoundError(
+        f"no store at {where}: the file does not exist{relative}. Check the store URL for "
+        "a typo (sqlite:////abs/path.db for an absolute path); a store is created by the "
+        "first worker, Runtime or start that uses it"
+    )
 
 
 def _check_schema_read_only(path: str) -> None:

@@ -278,6 +278,13 @@ def list_instances(query: InstanceQuery) -> tuple[str, list[Any]]:
     if query.name_prefix is not None:
         where.append("substr(name, 1, ?) = ?")
         params.extend([len(query.name_prefix), query.name_prefix])
+    if query.instance_id_prefix is not None:
+        where.append("substr(instance_id, 1, ?) = ?")
+        params.extend([len(query.instance_id_prefix), query.instance_id_prefix])
+    if query.after is not None:
+        after_us = codec.to_micros(query.after[0])
+        where.append("(created_at < ? OR (created_at = ? AND instance_id < ?))")
+        params.extend([after_us, after_us, query.after[1]])
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = (
         f"SELECT {ROW_COLUMNS} FROM instances{clause} "
