@@ -149,7 +149,9 @@ class OrchestrationContext:
         """
         name = self._r.resolve_activity_name(name_or_fn)
         value = payload.normalize(input, f"input of activity {name!r}")
-        limit = activity_timeout(timeout, f"timeout of activity {name!r}")
+        limit = (
+            None if timeout is None else activity_timeout(timeout, f"timeout of activity {name!r}")
+        )
         return self._with_retry(
             lambda: self._r.schedule(
                 lambda seq: ScheduleActivity(seq, name, value, limit), self._where()
