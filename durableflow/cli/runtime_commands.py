@@ -350,6 +350,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.history_file is None:
         return cmd_replay_store(args)
     app = load_app(args.app)
+    path = Path(args.history_file)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DurableflowError(f"cannot read {path}: {exc.strerror}") from None
+        if '"fuzz"' in text:  # a failure saved by replay_fuzz: re-check its property
+            from durableflow.cli.fuzz_commands import replay_fuzz_failure
+
+            return replay_fuzz_failure(app, text, path, args.app)
     report = replay_document(app, _history_document(args))
     print(report.summary())
     return 0 if report.ok else 1
