@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from durableflow.core.errors import ActivityTimeoutError
@@ -27,7 +28,12 @@ from durableflow.runtime.store.base import ActivityWorkItem
 
 _RUNNING, _FINISHED, _EXPIRED, _ABANDONED = range(4)
 
-_current = threading.local()
+# A context variable rather than a thread-local: code that hands work to another thread with
+# contextvars.copy_context().run(...) can heartbeat from there too.
+_current: ContextVar[Attempt | None] = ContextVar("durableflow_activity_attempt", default=None)
+# One lock for every attempt's state: each use is a few instructions, and a lock per attempt
+# would be one more object to make on every activity's path.
+_state_lock = threading.Lock()
 
 
 class AttemptEnded(Exception):
@@ -44,7 +50,7 @@ class Attempt:
         clock: the worker's clock (deadlines are in its time, so a fake clock drives them).
     """
 
-    __slots__ = ("_lock", "_state", "clock", "deadline", "item", "thread", "timeout")
+    __slots__ = ("_state", "clock", "deadline", "item", "thread", "timeout")
 
     def __init__(self, item: ActivityWorkItem, timeout: timedelta | None, clock: Clock) -> None:
         self.item = item
@@ -52,7 +58,6 @@ class Attempt:
         self.clock = clock
         self.thread = threading.current_thread()
         self.deadline: datetime | None = None if timeout is None else clock.now() + timeout
-        self._lock = threading.Lock()
         self._state = _RUNNING
 
     def beat(self) -> None:
@@ -62,7 +67,7 @@ class Attempt:
             ActivityTimeoutError: the attempt has already ended (it timed out, or the worker
                 stopped without it): nothing it returns will be recorded.
         """
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING:
                 raise self.timeout_error()
             if self.timeout is not None:
@@ -74,7 +79,7 @@ class Attempt:
 
     def expire(self, now: datetime) -> bool:
         """End the attempt as timed out if its deadline has passed; whether it did."""
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING or self.deadline is None or now < self.deadline:
                 return False
             self._state = _EXPIRED
@@ -86,7 +91,7 @@ class Attempt:
         return self._end(_ABANDONED)
 
     def _end(self, state: int) -> bool:
-        with self._lock:
+        with _state_lock:
             if self._state != _RUNNING:
                 return False
             self._state = state
@@ -106,21 +111,23 @@ def heartbeat() -> None:
     An activity with a timeout (``ctx.call_activity(..., timeout=)`` or the worker's
     ``activity_timeout``) fails when it runs that long without a sign of life; each call
     restarts that clock, so a long job that heartbeats every step runs as long as it needs
-    while a hung one still fails. Outside an activity run by a worker it does nothing, so
-    activities stay plain functions that tests can call directly.
+    while a hung one still fails. It reports on the activity running on the calling thread
+    (or in a context copied from it with ``contextvars.copy_context()``). Outside an activity
+    run by a worker it does nothing, so activities stay plain functions that tests can call
+    directly.
 
     Raises:
         ActivityTimeoutError: this attempt already timed out or was given up by a stopping
             worker; its result will not be recorded, so the activity should stop.
     """
-    attempt: Attempt | None = getattr(_current, "attempt", None)
+    attempt = _current.get()
     if attempt is not None:
         attempt.beat()
 
 
 def enter(attempt: Attempt | None) -> None:
     """Make ``attempt`` the one :func:`heartbeat` reports on for this thread."""
-    _current.attempt = attempt
+    _current.set(attempt)
 
 
 def activity_failure(exc: BaseException) -> FailureDetails:

@@ -22,6 +22,7 @@ from durableflow.core.retry import RetryPolicy
 from durableflow.runtime.instance_log import retrying
 from durableflow.runtime.tasks import (
     EventWithTimeoutTask,
+    ExternalEventTask,
     RetryableTask,
     ScheduledTask,
     Task,
@@ -148,7 +149,9 @@ class OrchestrationContext:
         """
         name = self._r.resolve_activity_name(name_or_fn)
         value = payload.normalize(input, f"input of activity {name!r}")
-        limit = activity_timeout(timeout, f"timeout of activity {name!r}")
+        limit = (
+            None if timeout is None else activity_timeout(timeout, f"timeout of activity {name!r}")
+        )
         return self._with_retry(
             lambda: self._r.schedule(
                 lambda seq: ScheduleActivity(seq, name, value, limit), self._where()
@@ -201,7 +204,7 @@ class OrchestrationContext:
 
     def wait_for_external_event(
         self, name: str, timeout: timedelta | datetime | None = None
-    ) -> Task:
+    ) -> ExternalEventTask | EventWithTimeoutTask:
         """Wait for the next external event called ``name``.
 
         Events raised before anyone waits are buffered and matched by name, first in first

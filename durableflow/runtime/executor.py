@@ -421,15 +421,26 @@ def raise_nondeterminism(
 
 def failure_of(exc: BaseException, *, trace: bool = True) -> FailureDetails:
     """FailureDetails for an exception: qualified type, message and traceback text (none
-    with ``trace=False``)."""
+    with ``trace=False``).
+
+    An exception whose ``str()`` raises gets the message ``<unprintable T>``, so that the
+    failure can always be recorded.
+    """
     cls = type(exc)
     name = cls.__qualname__
     if cls.__module__ != "builtins":
         name = f"{cls.__module__}.{name}"
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {cls.__qualname__}>"
     text = None
     if trace and exc.__traceback__ is not None:
-        text = "".join(traceback.format_exception(exc))
-    return FailureDetails(error_type=name, message=str(exc), stack_trace=text)
+        try:
+            text = "".join(traceback.format_exception(exc))
+        except Exception:
+            text = None
+    return FailureDetails(error_type=name, message=message, stack_trace=text)
 
 
 def _fresh(value: Any) -> Any:

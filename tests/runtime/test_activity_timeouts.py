@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,9 @@ def test_heartbeats_keep_a_long_attempt_alive_past_its_timeout() -> None:
 
     @app.activity
     def beats() -> str:
-        for _ in range(5):
+        # 24 s in all, past the 10 s timeout, but within the 30 s lease: the lease keeper
+        # renews leases in real time, so a fake clock must not outrun them.
+        for _ in range(4):
             clock.advance(timedelta(seconds=6))  # each step is 6 s of a 10 s timeout
             df.heartbeat()
         return "done"
@@ -139,6 +142,31 @@ def test_heartbeats_keep_a_long_attempt_alive_past_its_timeout() -> None:
 
     with df.Runtime(app, "memory://", clock=clock) as rt:
         iid = rt.client.start_new("calls_beats")
+        assert rt.client.wait_for_completion(iid, timeout=WAIT).output == "done"
+
+
+def test_heartbeats_from_a_thread_given_the_activitys_context_count() -> None:
+    clock = df.FakeClock()
+    app = df.App()
+
+    def steps() -> None:
+        for _ in range(4):
+            clock.advance(timedelta(seconds=6))
+            df.heartbeat()
+
+    @app.activity
+    def delegates() -> str:
+        helper = threading.Thread(target=contextvars.copy_context().run, args=(steps,))
+        helper.start()
+        helper.join()
+        return "done"
+
+    @app.orchestrator
+    def calls_delegates(ctx: df.OrchestrationContext, _: Any) -> Generator[Any, Any, Any]:
+        return (yield ctx.call_activity(delegates, timeout=timedelta(seconds=10)))
+
+    with df.Runtime(app, "memory://", clock=clock) as rt:
+        iid = rt.client.start_new("calls_delegates")
         assert rt.client.wait_for_completion(iid, timeout=WAIT).output == "done"
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import timedelta
+from collections.abc import Generator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 import durableflow as df
 from durableflow.core.errors import WaitTimeoutError
+from durableflow.runtime.store import Store
 from tests.runtime.hang_app import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +178,83 @@ def test_a_second_ctrl_c_leaves_a_runtime_without_waiting_for_the_drain(tmp_path
         assert proc.wait(timeout=WAIT) != 0
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_durable_worker_times_out_a_hung_activity_with_its_activity_timeout(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    client = df.Client(store)
+    iid = client.start_new("calls_stuck", input=str(tmp_path / "runs.txt"))
+    worker = spawn_worker(store, "--activity-timeout", "0.3")
+    try:
+        state = client.wait_for_completion(iid, timeout=WAIT)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=WAIT) == 0
+    assert state.runtime_status is df.RuntimeStatus.FAILED
+    assert state.failure is not None and "ActivityTimeoutError" in state.failure.message
+
+
+class _Stopping(logging.Handler):
+    """Sets ``event`` when the worker logs that it is stopping."""
+
+    def __init__(self, event: threading.Event) -> None:
+        super().__init__()
+        self.event = event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "in-flight work has" in record.getMessage():
+            self.event.set()
+
+
+def test_a_stopping_worker_gives_back_leased_activities_it_has_not_started(
+    tmp_path: Path,
+) -> None:
+    release, stopping = threading.Event(), threading.Event()
+    ran: list[str] = []
+    queued = df.App()
+
+    @queued.activity
+    def gate() -> None:
+        release.wait(WAIT)
+
+    @queued.activity
+    def later() -> str:
+        ran.append("later")
+        return "ran"
+
+    @queued.orchestrator
+    def calls(ctx: df.OrchestrationContext, name: str) -> Generator[Any, Any, Any]:
+        return (yield ctx.call_activity(name))
+
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    lease = timedelta(seconds=LONG_LEASE)
+    handler = _Stopping(stopping)
+    logger = logging.getLogger("durableflow.worker")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        rt = df.Runtime(queued, store, activity_concurrency=1, lease=lease).start()
+        rt.client.start_new("calls", input="gate")
+        iid = rt.client.start_new("calls", input="later")
+        # Both activities leased to this worker: its one runner holds "gate", "later" waits
+        # in its local queue. Leased work wakes no earlier than its lease expiry.
+        deadline = time.monotonic() + WAIT
+        while not _all_leased(rt.store, lease) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _all_leased(rt.store, lease)
+        threading.Thread(target=lambda: (stopping.wait(WAIT), release.set())).start()
+        rt.stop()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert ran == []
+    with df.Runtime(queued, store, lease=lease) as again:
+        assert again.client.wait_for_completion(iid, timeout=WAIT).output == "ran"
+
+
+def _all_leased(store: Store, lease: timedelta) -> bool:
+    wake = store.next_wake_time()
+    return wake is not None and wake > datetime.now(UTC) + lease / 2
