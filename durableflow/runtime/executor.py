@@ -91,6 +91,9 @@ class Replayer:
         orchestrator_name: NameResolver = lambda x: x if isinstance(x, str) else x.__name__,
     ) -> None:
         self._fn = orchestrator
+        self.record_tracebacks = True
+        """Put the traceback text in a failure (test harnesses that compare failures
+        without it may turn it off: formatting it is most of what a failure costs)."""
         self.resolve_activity_name = activity_name
         self.resolve_orchestrator_name = orchestrator_name
         self.instance_id = ""
@@ -371,7 +374,8 @@ class Replayer:
                 exc_info=exc,
             )
         self._close_generator()
-        self._done = StepResult(RuntimeStatus.FAILED, failure=failure_of(exc))
+        failure = failure_of(exc, trace=self.record_tracebacks)
+        self._done = StepResult(RuntimeStatus.FAILED, failure=failure)
 
     def _close_generator(self) -> None:
         if self._gen is not None:
@@ -415,8 +419,9 @@ def raise_nondeterminism(
     r._gen = None
 
 
-def failure_of(exc: BaseException) -> FailureDetails:
-    """FailureDetails for an exception: qualified type, message and traceback text.
+def failure_of(exc: BaseException, *, trace: bool = True) -> FailureDetails:
+    """FailureDetails for an exception: qualified type, message and traceback text (none
+    with ``trace=False``).
 
     An exception whose ``str()`` raises gets the message ``<unprintable T>``, so that the
     failure can always be recorded.
@@ -429,13 +434,13 @@ def failure_of(exc: BaseException) -> FailureDetails:
         message = str(exc)
     except Exception:
         message = f"<unprintable {cls.__qualname__}>"
-    trace = None
-    if exc.__traceback__ is not None:
+    text = None
+    if trace and exc.__traceback__ is not None:
         try:
-            trace = "".join(traceback.format_exception(exc))
+            text = "".join(traceback.format_exception(exc))
         except Exception:
-            trace = None
-    return FailureDetails(error_type=name, message=message, stack_trace=trace)
+            text = None
+    return FailureDetails(error_type=name, message=message, stack_trace=text)
 
 
 def _fresh(value: Any) -> Any:

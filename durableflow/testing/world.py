@@ -73,6 +73,9 @@ class TracingReplayer(Replayer):
 
     def __init__(self, orchestrator: Callable[..., Any], **names: Any) -> None:
         super().__init__(self._traced(orchestrator), **names)
+        # Histories here are compared without tracebacks; formatting one is most of what
+        # an activity failure that ends the orchestrator costs.
+        self.record_tracebacks = False
         self.created: list[Created] = []
         self.yielded: list[Task] = []
         self.awaited: list[str] = []

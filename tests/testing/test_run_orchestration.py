@@ -144,3 +144,15 @@ def test_the_apps_own_activities_are_left_unchanged() -> None:
 def test_an_unknown_orchestrator_is_a_clear_error() -> None:
     with pytest.raises(UnknownFunctionError):
         run_orchestration(function_chaining.app, "nope")
+
+
+def test_a_lost_run_of_an_unregistered_activity_fails_like_any_other_run() -> None:
+    app = df.App()
+
+    @app.orchestrator
+    def calls_by_name(ctx: df.OrchestrationContext, _: Any) -> Any:
+        return (yield ctx.call_activity("not_registered"))
+
+    run = run_orchestration(app, "calls_by_name", expire_leases=["not_registered"])
+    assert run.status is df.RuntimeStatus.FAILED
+    assert run.failure is not None and "not_registered" in run.failure.message
