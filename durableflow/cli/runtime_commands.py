@@ -76,6 +76,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
     p.set_defaults(func=cmd_status)
 
+    p = _cmd(sub, "wait", "Wait until instance ID ends; exit 1 unless it COMPLETED.")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
+    p.set_defaults(func=cmd_wait)
+
     p = _cmd(sub, "raise-event", "Send external event NAME (with optional JSON data) to ID.")
     p.add_argument("instance_id", metavar="ID")
     p.add_argument("event", metavar="NAME")
@@ -242,6 +248,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print("\n".join(status_lines(state)))
     return 0
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    """``durable wait ID [--timeout S]``: prints the final status; exit 1 unless COMPLETED."""
+    from durableflow.cli.formatting import status_lines
+
+    state = client(args).wait_for_completion(args.instance_id, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(state.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(status_lines(state)))
+    return 0 if state.runtime_status is RuntimeStatus.COMPLETED else 1
 
 
 def cmd_raise_event(args: argparse.Namespace) -> int:

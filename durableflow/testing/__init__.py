@@ -34,6 +34,7 @@ from durableflow.testing.properties import (
     check_crash_equivalence,
     check_graph_equivalence,
     check_nothing_left_open,
+    check_store_crash_resume,
     check_strict_replay,
 )
 from durableflow.testing.reports import FuzzReport
@@ -81,6 +82,7 @@ __all__ = [
     "check_nothing_left_open",
     "check_output",
     "check_process_conditions",
+    "check_store_crash_resume",
     "check_strict_replay",
     "import_app",
     "load_history",

@@ -78,7 +78,7 @@ class ByteSource:
     """A world source that reads every decision from hypothesis-drawn bytes.
 
     One ``st.binary`` draw per example holds all of a run's decisions, a byte or two
-    each: which task completes next, whether it fails (one in eight), which of its
+    each: which task completes next, whether it fails (one in sixteen), which of its
     result pool's values it returns, when an event arrives before the next timer (or
     exactly at it), whether two things happen in one step; with ``inject``, crashes before
     a step (one in four), duplicate results and expired leases (one in eight each). Past
@@ -137,10 +137,10 @@ class ByteSource:
         return max(now, fire_at)
 
     def outcome(self, kind: str, name: str, value: Any) -> tuple[bool, Any]:
-        """The stub's outcome, or a failure (one in eight) or a value from the pool."""
+        """The stub's outcome, or a failure (one in sixteen) or a value from the pool."""
         if kind == "activity" and name in self.stubs:
             return self._stubbed(name, value)
-        if self._byte() >= 224:
+        if self._byte() >= 240:
             return False, FailureDetails("ValueError", f"simulated failure of {name!r}")
         pool = self.pools.get(name) or self.events
         return True, _fresh(pool[self._byte() % len(pool)])

@@ -1,12 +1,15 @@
 """``replay_fuzz``: hypothesis generates the histories that break an orchestrator.
 
-Each example draws, through one :class:`DrawSource`, the activity results (from a stub, a
-strategy, or the activity's return annotation via ``st.from_type``) and failures, the order
+Each example draws one block of bytes that a
+:class:`~durableflow.testing.entropy.ByteSource` turns into the activity results (from a
+stub, a strategy, or the activity's return annotation via ``st.from_type``), the order
 in which concurrent tasks complete, when events arrive relative to timers (before, at the
-same time, after), and, on a second run over the same outcomes, crash points (the live
-generator dropped and the history replayed), duplicate results and expired leases. Every
-property of :mod:`durableflow.testing.properties` is checked on it; hypothesis shrinks a
-failure to a minimal run, reported as a :class:`~durableflow.testing.reports.FuzzReport`.
+same time, after), failures, and, on a second run over the same outcomes, crash points
+(the live generator dropped and the history replayed), duplicate results and expired
+leases. Every property of :mod:`durableflow.testing.properties` is checked on it;
+hypothesis shrinks a failure to a minimal run, reported as a
+:class:`~durableflow.testing.reports.FuzzReport`. After the examples, once per run: crash
+equivalence on the real worker and store, and replay under changed process conditions.
 
 Everything per example is in-process and pure (the replay executor on the simulated
 world), so an example of a ten-activity chain costs a few milliseconds.
@@ -15,7 +18,6 @@ world), so an example of a ten-activity chain costs a few milliseconds.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 import time
@@ -42,7 +44,6 @@ from durableflow.testing.entropy import (
     result_strategy,
     value_pool,
 )
-from durableflow.testing.properties import comparable
 from durableflow.testing.reports import FuzzReport
 from durableflow.testing.stubs import stubbed_app
 from durableflow.testing.world import SimRun, simulate
@@ -60,7 +61,7 @@ _DEFAULT_EXAMPLES = 100
 
 # Fixed-size: hypothesis draws a variable-size binary a few bytes long, too few for a run.
 # The first half drives the run, the second its injections.
-_ENTROPY = st.binary(min_size=512, max_size=512)
+_ENTROPY = st.binary(min_size=256, max_size=256)
 
 PREFIX_SAMPLE = 8
 """Replay every prefix (O(n^2)) on one example in this many; the O(n) replay on others."""
@@ -83,7 +84,9 @@ class FuzzFailure(AssertionError):
 
 @dataclass
 class FuzzResult:
-    """A clean fuzz run: how many examples, how long, which properties."""
+    """A clean fuzz run: how many examples, how long they took (``seconds``), which
+    properties, and how long the once-per-run checks took after them (``after_seconds``:
+    the real store, the process conditions)."""
 
     name: str
     examples: int
@@ -91,6 +94,7 @@ class FuzzResult:
     properties: tuple[str, ...]
     graph_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    after_seconds: float = 0.0
 
 
 @dataclass
@@ -213,7 +217,7 @@ def check_example(
     injections: bytes,
     *,
     every_prefix: bool = True,
-    kept: dict[str, tuple[Any, SimRun]] | None = None,
+    kept: dict[Any, tuple[Any, SimRun]] | None = None,
 ) -> FuzzReport | None:
     """Run one example through every in-process property; the first violation, or None.
     Distinct clean histories go into ``kept`` (for the process conditions, afterwards).
@@ -275,6 +279,7 @@ def replay_fuzz(
     on_example: Callable[[], None] | None = None,
     conditions: bool = True,
     app_ref: str | None = None,
+    store_check: bool = True,
 ) -> FuzzResult:
     """Fuzz orchestrator ``name`` of ``app``; raise :class:`FuzzFailure` on the first
     broken property, after shrinking it to a minimal run.
@@ -301,6 +306,9 @@ def replay_fuzz(
             reseeded, same process again, another ``PYTHONHASHSEED`` in one subprocess).
         app_ref: ``module:attribute`` of ``app`` for that subprocess (default: found
             from the orchestrator's module; (b) is skipped when it cannot be).
+        store_check: once the examples pass, also run crash equivalence on the real worker
+            and store (:func:`~durableflow.testing.properties.check_store_crash_resume`),
+            every activity stubbed with the simplest value of its pool.
 
     Raises:
         FuzzFailure: with the report (also saved as JSON for ``durable replay``).
@@ -311,7 +319,7 @@ def replay_fuzz(
     inputs: SearchStrategy[Any] = input if isinstance(input, SearchStrategy) else st.just(input)
     found: list[FuzzReport] = []
     ran = {"n": 0}
-    kept: dict[str, tuple[Any, SimRun]] = {}
+    kept: dict[Any, tuple[Any, SimRun]] = {}
 
     @settings(
         max_examples=count,
@@ -357,8 +365,17 @@ def replay_fuzz(
             )
         report.save(Path(save_to) if save_to is not None else Path(".durable-fuzz"))
         raise FuzzFailure(report) from None
+    examples_seconds = time.perf_counter() - began
     checked = [p for p in props.PROPERTIES if p != "process-conditions"]
     notes: list[str] = []
+    if store_check:
+        values = [v for v, _ in kept.values()] if isinstance(input, SearchStrategy) else [input]
+        stored = _check_store(app, target, values[0]) if values else None
+        if stored is not None:
+            stored.settings = {"max_steps": max_steps, "events": [], "store": True}
+            stored.app_ref = app_ref or _app_ref(app, target.fn)
+            stored.save(Path(save_to) if save_to is not None else Path(".durable-fuzz"))
+            raise FuzzFailure(stored)
     ref = app_ref or _app_ref(app, target.fn)
     if conditions and ref is None:
         notes.append("process conditions not checked: the app has no module:attribute name")
@@ -373,36 +390,56 @@ def replay_fuzz(
     return FuzzResult(
         name,
         ran["n"],
-        time.perf_counter() - began,
+        examples_seconds,
         tuple(checked),
         graph_checked=target.graph_fn is not None,
         notes=notes,
+        after_seconds=time.perf_counter() - began - examples_seconds,
     )
 
 
+def _check_store(app: App, target: _Target, value: Any) -> FuzzReport | None:
+    """Crash equivalence on the real worker and store, activities stubbed with the
+    simplest value of each pool (the timeline shown is the same run in the world)."""
+    fixed = {a: pool[0] for a, pool in target.pools.items()} | target.stubs
+    violation = props.check_store_crash_resume(app, target.name, value, activities=fixed)
+    if violation is None:
+        return None
+    source = ByteSource(b"", target.pools, target.stubs, target.event_pool)
+    run = simulate(target.fn, value, source, **target.sim_args())
+    report = FuzzReport(target.name, violation, run, run, value)
+    report.notes.append("found on the real worker and store; the timeline is the same run")
+    return report
+
+
 CONDITION_HISTORIES = 12
-"""Clean histories (the shortest, distinct) replayed under changed process conditions."""
+"""Clean histories (distinct, spread over their lengths) replayed under changed process
+conditions."""
 
 
-def _keep_for_conditions(kept: dict[str, tuple[Any, SimRun]], input: Any, run: SimRun) -> None:
-    if not run.history or run.previous:
+def _keep_for_conditions(kept: dict[Any, tuple[Any, SimRun]], input: Any, run: SimRun) -> None:
+    """Keep the first runs of each distinct shape (event kinds, task ids, names)."""
+    if not run.history or run.previous or len(kept) >= 4 * CONDITION_HISTORIES:
         return
-    key = json.dumps([comparable(e) for e in run.history], sort_keys=True, default=repr)
-    if key in kept:
-        return
-    kept[key] = (input, run)
-    if len(kept) > 4 * CONDITION_HISTORIES:
-        # Keep the shortest: they make the smallest reports.
-        for drop in sorted(kept, key=lambda k: len(kept[k][1].history))[4 * CONDITION_HISTORIES :]:
-            del kept[drop]
+    key = tuple(
+        (e.TYPE, getattr(e, "task_id", None), getattr(e, "name", None)) for e in run.history
+    )
+    kept.setdefault(key, (input, run))
 
 
 def _check_conditions(
-    ref: str, target: _Target, kept: dict[str, tuple[Any, SimRun]]
+    ref: str, target: _Target, kept: dict[Any, tuple[Any, SimRun]]
 ) -> FuzzReport | None:
     from durableflow.testing.conditions import check_process_conditions
 
-    runs = sorted(kept.values(), key=lambda item: len(item[1].history))[:CONDITION_HISTORIES]
+    # Spread over every length, shortest first: the shortest make the smallest report, but
+    # only the longer ones reach the later actions (a short history that failed at its
+    # first activity shows a set's first element only).
+    ordered = sorted(kept.values(), key=lambda item: len(item[1].history))
+    step = max(1, len(ordered) / CONDITION_HISTORIES)
+    runs = [ordered[int(i * step)] for i in range(min(CONDITION_HISTORIES, len(ordered)))]
+    if ordered and ordered[-1] not in runs:
+        runs[-1] = ordered[-1]
     docs = [HistoryDocument(f"fuzz-{target.name}", target.name, list(r.history)) for _, r in runs]
     failures = check_process_conditions(ref, target.name, docs)
     if not failures:
@@ -478,6 +515,9 @@ def recheck_document(
         return props.check_bounded(clean, max_steps)
     if prop == "nothing-left-open":
         return props.check_nothing_left_open(clean)
+    if prop == "crash-equivalence" and config.get("store"):
+        report = _check_store(app, target, value)
+        return report.violation if report is not None else None
     if prop == "crash-equivalence":
         injections = Tape([], flags=decode_tape(fuzz.get("injections", [])))
         return props.check_crash_equivalence(target.fn, value, clean, injections, **args)[0]

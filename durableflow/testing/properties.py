@@ -28,6 +28,7 @@ from durableflow.core.history import HistoryDocument, HistoryEvent, event_to_dic
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.tasks import TimerTask
 from durableflow.testing.strict_replay import strict_replay
+from durableflow.testing.stubs import Sequence as StubSequence
 from durableflow.testing.tape import Tape
 from durableflow.testing.world import SimRun, Source, simulate
 
@@ -349,13 +350,20 @@ def check_store_crash_resume(
     )
     first = next((e.name for e in clean.history if isinstance(e, h.TaskScheduled)), None)
     lost = None
-    if first is not None:
+    # A stub sequence hands its next step to the lost run: the rerun's outcome differs.
+    if first is not None and not isinstance((activities or {}).get(first), StubSequence):
         lost = run_orchestration(
             app, name, input, activities=activities, max_steps=max_steps, expire_leases=[first]
         )
 
-    def actions(events: Sequence[HistoryEvent]) -> list[dict[str, Any]]:
-        return [comparable(e) for e in events if isinstance(e, _ACTIONS)]
+    def actions(events: Sequence[HistoryEvent]) -> list[tuple[Any, ...]]:
+        # Without times: a lost lease costs its length in virtual time, and timers created
+        # after it are due that much later.
+        return [
+            (e.TYPE, e.task_id, getattr(e, "name", None), getattr(e, "input", None))
+            for e in events
+            if isinstance(e, _ACTIONS)
+        ]
 
     expected = (actions(clean.history), clean.status, clean.output)
     for label, other, extra in (

@@ -155,3 +155,32 @@ def test_the_compiled_graph_replays_the_same_decisions_as_the_generator() -> Non
         graph_orchestrator(graph), request, clean, name="approval_workflow", events=("Approval",)
     )
     assert found is None
+
+
+def test_store_crash_resume_holds_on_the_real_worker_for_a_retrying_saga() -> None:
+    from durableflow.testing import check_store_crash_resume, sequence
+    from examples import saga
+
+    flaky = {"book_flight": sequence(ConnectionError("timed out"), "F1"), "book_car": LookupError}
+    found = check_store_crash_resume(saga.app, "book_trip", {"id": "t"}, activities=flaky)
+    assert found is None
+
+
+def test_store_crash_resume_catches_state_a_new_worker_does_not_have() -> None:
+    from durableflow.testing import check_store_crash_resume
+
+    app = df.App()
+    live: dict[str, int] = {}
+
+    @app.orchestrator
+    def counts_live_steps(ctx: df.OrchestrationContext, _: Any) -> Any:
+        live["n"] = live.get("n", 0) + 1
+        if live["n"] % 2:
+            yield ctx.call_activity("odd")
+        yield ctx.call_activity("step")
+        return "done"
+
+    found = check_store_crash_resume(
+        app, "counts_live_steps", None, activities={"odd": 1, "step": 2}
+    )
+    assert found is not None and found.property == "crash-equivalence"
