@@ -13,15 +13,13 @@ reported apart, and counts as breaking with ``strict=True``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from durableflow.core.app import App
-from durableflow.core.errors import HistoryFormatError, StoreError, UnknownFunctionError
+from durableflow.core.errors import HistoryFormatError, UnknownFunctionError
 from durableflow.core.history import HistoryDocument
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import InstanceQuery, InstanceRecord, Store, open_store
-from durableflow.runtime.store.sqlite_connect import parse_url
 from durableflow.testing.divergence import Divergence
 from durableflow.testing.strict_replay import strict_replay
 
@@ -122,10 +120,12 @@ def check_deploy(
         A verdict per in-flight instance, oldest first.
 
     Raises:
-        StoreError: the store cannot be opened, or a SQLite file does not exist.
+        StoreNotFoundError: a SQLite file does not exist.
+        StoreError: the store cannot be opened.
     """
     own = isinstance(store, str)
-    opened = _open_existing(store) if isinstance(store, str) else store
+    # Never create it: a mistyped path would open an empty store, and an empty store passes.
+    opened = open_store(store, create=False) if isinstance(store, str) else store
     try:
         records = _live_instances(opened)
         verdicts = [_verdict(app, opened, r, strict, every_prefix) for r in records]
@@ -133,18 +133,6 @@ def check_deploy(
         if own:
             opened.close()
     return DeployReport(tuple(verdicts))
-
-
-def _open_existing(url: str) -> Store:
-    if url.lower().startswith("sqlite://"):
-        path, _ = parse_url(url, {})
-        if path != ":memory:" and not Path(path).is_file():
-            raise StoreError(
-                f"no store at {path} (from {url}); the deploy gate checks an existing store: "
-                "give the URL the workers use (sqlite:///relative.db or "
-                "sqlite:////absolute.db)"
-            )
-    return open_store(url)
 
 
 def _live_instances(store: Store) -> list[InstanceRecord]:
