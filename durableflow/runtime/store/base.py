@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from durableflow.core.actions import ScheduleActivity
+from durableflow.core.errors import LeaseLostError as LeaseLostError  # re-exported
 from durableflow.core.history import FailureDetails, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 
@@ -196,10 +197,6 @@ class PlannedStep:
 
 StepDecider = Callable[[OrchestrationWorkItem], "OrchestrationCommit | None"]
 """Given a locked instance, the commit of its next step (or None to leave it)."""
-
-
-class LeaseLostError(Exception):
-    """A commit was refused because another worker now owns the work item."""
 
 
 class Store(Protocol):

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from durableflow.core.errors import InstanceNotFoundError
+from durableflow.core.errors import InstanceNotFoundError, LeaseLostError
 from durableflow.core.history import HistoryEvent
 from durableflow.core.ids import validate_instance_id
 from durableflow.core.status import RuntimeStatus
@@ -26,7 +26,6 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     InstanceQuery,
     InstanceRecord,
-    LeaseLostError,
     Message,
     NewInstance,
     OrchestrationCommit,
