@@ -39,7 +39,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     OrchestrationWorkItem,
     PlannedStep,
-    Store,
+    WorkerStore,
 )
 
 log = logging.getLogger("durableflow.worker")
@@ -50,7 +50,7 @@ class ActivityWork:
 
     if TYPE_CHECKING:  # provided by Worker
         app: App
-        store: Store
+        store: WorkerStore
         clock: Clock
         lease: timedelta
         owner: str

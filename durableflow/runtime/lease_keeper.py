@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from durableflow.core import history as h
 from durableflow.runtime.activity_attempts import Attempt, activity_failure
 from durableflow.runtime.clock import Clock
-from durableflow.runtime.store.base import ActivityWorkItem, LeaseLostError, Store
+from durableflow.runtime.store.base import ActivityWorkItem, LeaseLostError, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
 
@@ -27,7 +27,7 @@ class LeaseKeeper:
     """Lease renewals and attempt timeouts, for :class:`~durableflow.runtime.worker.Worker`."""
 
     if TYPE_CHECKING:  # provided by Worker
-        store: Store
+        store: WorkerStore
         clock: Clock
         lease: timedelta
         _stop: threading.Event

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from durableflow.runtime.activity_attempts import Attempt
-from durableflow.runtime.store.base import ActivityWorkItem, Store
+from durableflow.runtime.store.base import ActivityWorkItem, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
 
@@ -31,7 +31,7 @@ class Lifecycle:
     """Threads, for :class:`~durableflow.runtime.worker.Worker` (see the module doc)."""
 
     if TYPE_CHECKING:  # provided by Worker
-        store: Store
+        store: WorkerStore
         owner: str
         poll_interval: float
         activity_concurrency: int

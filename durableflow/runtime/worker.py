@@ -54,7 +54,7 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     OrchestrationCommit,
     OrchestrationWorkItem,
-    Store,
+    WorkerStore,
 )
 
 log = logging.getLogger("durableflow.worker")
@@ -95,7 +95,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
     def __init__(
         self,
         app: App,
-        store: Store,
+        store: WorkerStore,
         *,
         clock: Clock | None = None,
         activity_concurrency: int = 4,

@@ -13,6 +13,7 @@ from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import OrchestrationCommit, PlannedStep, Store
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 from tests.runtime.store_contract import LEASE, T0, at, lock, start, step
 
 FIVE = timedelta(seconds=5)
@@ -45,7 +46,7 @@ class LeaseContract:
             lease_activities_to=("w", at(60)),
             lease_limit=1,
         )
-        store.commit_orchestration(item, commit, now=T0)
+        commit_orchestration(store, item, commit, now=T0)
         assert [a.timeout for a in commit.leased] == [FIVE]
 
     def test_the_next_activity_of_a_planned_chain_step_carries_its_timeout(
@@ -74,11 +75,11 @@ class LeaseContract:
         start(store, "i1")
         step(store, lock(store), activities=[timed(1)])
         start(store, "i2")
-        held = store.lock_orchestration("w", now=T0, lease=LEASE)
+        held = lock_orchestration(store, "w", now=T0, lease=LEASE)
         act = store.lock_activity("w", now=T0, lease=LEASE)
         assert held is not None and act is not None
         assert store.release_leases("w") == 2
-        again = store.lock_orchestration("w2", now=at(1), lease=LEASE)
+        again = lock_orchestration(store, "w2", now=at(1), lease=LEASE)
         retaken = store.lock_activity("w2", now=at(1), lease=LEASE)
         assert again is not None and again.instance.instance_id == "i2"
         assert retaken is not None and (retaken.work_id, retaken.attempt) == (act.work_id, 2)

@@ -29,6 +29,7 @@ from durableflow.runtime.store import (
     OutgoingMessage,
     Store,
 )
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 from tests.runtime.store_contract import LEASE, T0, at, lock, raised, start, step
 
 
@@ -77,7 +78,7 @@ class WorkContract:
         assert stale is not None and store.lock_activity("w2", now=at(60), lease=LEASE)
         with pytest.raises(LeaseLostError, match="act1"):
             store.complete_activity(stale, h.TaskCompleted(timestamp=T0, task_id=1), now=at(61))
-        assert store.lock_orchestration("w", now=at(61), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(61), lease=LEASE) is None
 
     def test_abandoned_activity_can_be_locked_again(self, store: Store) -> None:
         self._with_activities(store, 1)
@@ -174,7 +175,7 @@ class WorkContract:
             lease_activities_to=("w", at(60)),
             lease_limit=2,
         )
-        store.commit_orchestration(item, commit, now=T0)
+        commit_orchestration(store, item, commit, now=T0)
         assert [(a.name, a.input, a.attempt, a.lease_owner) for a in commit.leased] == [
             ("act0", {"n": 0}, 1, "w"),
             ("act1", {"n": 1}, 1, "w"),
@@ -270,7 +271,7 @@ class WorkContract:
         step(store, item, status=RuntimeStatus.TERMINATED, activities=[ScheduleActivity(1, "a")])
         assert store.purge("i1") is True
         assert store.get_instance("i1") is None and store.get_history("i1") == []
-        assert store.lock_orchestration("w", now=at(99), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(99), lease=LEASE) is None
         assert store.lock_activity("w", now=at(99), lease=LEASE) is None
 
     # -- wake-up time ---------------------------------------------------------------------
@@ -329,7 +330,7 @@ class WorkContract:
         def work(owner: str) -> None:
             idle = 0
             while idle < 50:
-                item = store.lock_orchestration(owner, now=T0, lease=timedelta(hours=1))
+                item = lock_orchestration(store, owner, now=T0, lease=timedelta(hours=1))
                 if item is None:
                     idle += 1
                     continue

@@ -1,8 +1,9 @@
-"""The Store protocol: everything the worker and client need from durable storage.
+"""The Store protocol: what clients (:class:`ClientStore`) and workers (:class:`WorkerStore`)
+need from durable storage.
 
-One transaction per orchestration step (:meth:`Store.commit_orchestration`): append the step's
-history events, enqueue the work it scheduled, update the instance row and delete the
-messages it consumed. A crash anywhere loses nothing and duplicates no committed step.
+One transaction per orchestration step (:meth:`WorkerStore.commit_orchestrations`): append
+the step's history events, enqueue the work it scheduled, update the instance row and
+delete the messages it consumed. A crash anywhere loses nothing and duplicates no committed step.
 
 Work is leased: a worker that locks an instance or an activity owns it until its lease
 expires. Commits check ownership, so a worker that lost its lease cannot write.
@@ -199,12 +200,15 @@ StepDecider = Callable[[OrchestrationWorkItem], "OrchestrationCommit | None"]
 """Given a locked instance, the commit of its next step (or None to leave it)."""
 
 
-class Store(Protocol):
-    """Durable storage for instances, histories, inboxes and activity queues."""
+class ClientStore(Protocol):
+    """What a client needs: start instances, read their state and history, send them events
+    (raise, terminate, suspend, resume), list and purge them.
+
+    A client never holds a lease, so a backend can serve it from any connection.
+    """
 
     url: str
 
-    # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
         """Create an instance atomically and queue its ExecutionStarted message.
 
@@ -242,28 +246,20 @@ class Store(Protocol):
         """
         ...
 
-    # -- worker side --------------------------------------------------------------------
-    def lock_orchestration(
-        self, owner: str, *, now: datetime, lease: timedelta
-    ) -> OrchestrationWorkItem | None:
-        """Lease one instance that has messages visible at ``now`` and no live lease.
-
-        The history's events (and their payloads) may be shared with the store's own cache
-        and with earlier work items: treat them as read-only, and copy a payload before
-        handing it to code that may mutate it.
-        """
+    def close(self) -> None:
+        """Release connections. Idempotent."""
         ...
 
-    def commit_orchestration(
-        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
-    ) -> None:
-        """Apply ``commit`` in one transaction and release the lease.
 
-        Raises:
-            LeaseLostError: ``item.lease_owner`` no longer owns the instance, or the history
-                grew since the item was locked; nothing was written.
-        """
-        ...
+class WorkerStore(Protocol):
+    """What a worker needs: lease work, commit steps, complete activities, keep and release
+    leases. Every write is checked against the lease it was made under.
+
+    Single-item forms of the batch operations (lock one instance, commit one step) are
+    written once for every backend in :mod:`durableflow.runtime.store.composites`.
+    """
+
+    url: str
 
     def lock_orchestrations(
         self,
@@ -274,8 +270,13 @@ class Store(Protocol):
         limit: int,
         results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
     ) -> list[OrchestrationWorkItem]:
-        """Lease up to ``limit`` instances at once (as :meth:`lock_orchestration` would,
-        repeatedly), so a busy worker pays one transaction for a batch of steps.
+        """Lease up to ``limit`` instances that have messages visible at ``now`` and no live
+        lease, oldest visible message first (ties: by id), in one transaction, so a busy
+        worker pays one transaction for a batch of steps.
+
+        The history's events (and their payloads) may be shared with the store's own cache
+        and with earlier work items: treat them as read-only, and copy a payload before
+        handing it to code that may mutate it.
 
         ``results`` are activity results recorded first, in the same transaction, as
         :meth:`complete_activity` would record each (one whose activity lease was lost is
@@ -291,7 +292,11 @@ class Store(Protocol):
     ) -> list[bool]:
         """Apply several commits, each only if its lease still holds; one result per item.
 
-        A durable backend applies them in one transaction, so a batch costs one fsync.
+        An item's lease no longer holds when ``item.lease_owner`` no longer owns the
+        instance or the history grew since the item was locked; nothing of that item is
+        written. A durable backend applies them in one transaction, so a batch costs one
+        fsync. A commit that cannot be stored (a payload that is not JSON) fails the whole
+        call before anything is written.
         """
         ...
 
@@ -384,3 +389,8 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
+
+
+class Store(ClientStore, WorkerStore, Protocol):
+    """Durable storage for instances, histories, inboxes and activity queues: the client
+    part and the worker part of one backend."""

@@ -160,8 +160,8 @@ class MemoryStore:
             return True
 
     # -- worker side --------------------------------------------------------------------
-    def lock_orchestration(
-        self, owner: str, *, now: datetime, lease: timedelta
+    def _lock_one(
+        self, owner: str, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
         """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
         now = codec.utc(now)
@@ -179,8 +179,8 @@ class MemoryStore:
                 return None
             return mdata.lease_instance(d.instances[best[1]], owner, now, lease)
 
-    def commit_orchestration(
-        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
+    def _commit_one(
+        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, now: datetime
     ) -> None:
         """Apply ``commit`` atomically and release the lease (``LeaseLostError`` if lost)."""
         iid = item.instance.instance_id
@@ -275,7 +275,7 @@ class MemoryStore:
                 self.complete_activity(activity, result, now=now)
         items: list[OrchestrationWorkItem] = []
         while len(items) < limit:
-            item = self.lock_orchestration(owner, now=now, lease=lease)
+            item = self._lock_one(owner, now, lease)
             if item is None:
                 break
             items.append(item)
@@ -398,7 +398,7 @@ class MemoryStore:
             if commit is None:
                 inst.lease_owner = inst.lease_expires = None
                 return None
-            self.commit_orchestration(work, commit, now=now)
+            self._commit_one(work, commit, now)
             return work, commit
 
     def complete_activity_with_step(
@@ -424,7 +424,7 @@ class MemoryStore:
             del d.activities[item.work_id]
             # Held only inside this lock, so its length does not matter.
             work = mdata.lease_instance(inst, item.lease_owner, now, timedelta(minutes=1))
-            self.commit_orchestration(work, step.commit, now=now)
+            self._commit_one(work, step.commit, now)
             return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
