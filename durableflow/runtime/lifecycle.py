@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from durableflow.runtime.activity_attempts import Attempt
-from durableflow.runtime.store.base import ActivityWorkItem, WorkerStore
+from durableflow.runtime.store.base import ActivityLease, ActivityWorkItem, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
 
@@ -40,9 +40,9 @@ class Lifecycle:
         _threads: list[threading.Thread]
         _threads_lock: threading.Lock
         _runners_started: int
-        _running: dict[tuple[int, int], ActivityWorkItem]
+        _running: dict[ActivityLease, ActivityWorkItem]
         _running_lock: threading.Lock
-        _attempts: dict[tuple[int, int], Attempt]
+        _attempts: dict[ActivityLease, Attempt]
         _act_queue: queue.Queue[ActivityWorkItem | None]
         _busy: int
         _busy_lock: threading.Lock

@@ -56,7 +56,8 @@ class WorkContract:
         assert store.lock_activity("w2", now=at(59), lease=LEASE) is None
         second = store.lock_activity("w2", now=at(60), lease=LEASE)
         assert first is not None and second is not None
-        assert (second.work_id, second.attempt) == (first.work_id, 2)
+        assert second.attempt == 2 and second.lease != first.lease
+        assert (second.instance_id, second.task_id) == (first.instance_id, first.task_id)
 
     def test_complete_activity_queues_the_result_and_deletes_the_activity(
         self, store: Store
@@ -86,7 +87,7 @@ class WorkContract:
         assert act is not None
         store.abandon_activity(act)
         again = store.lock_activity("w2", now=T0, lease=LEASE)
-        assert again is not None and again.work_id == act.work_id
+        assert again is not None and (again.instance_id, again.task_id) == (act.instance_id, 1)
 
     def test_renewed_activity_lease_holds_off_other_workers(self, store: Store) -> None:
         self._with_activities(store, 1)

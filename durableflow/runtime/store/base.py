@@ -75,14 +75,30 @@ class OrchestrationWorkItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityLease:
+    """One grant of an activity's lease, named the way the store that granted it chooses.
+
+    Opaque to everyone but that store: ``key`` holds whatever the store needs to recognise
+    the grant (a row id, an attempt counter, a fencing epoch) and nothing else may read it
+    or build one. A holder compares leases and uses them as keys: two work items hold the
+    same lease exactly when their leases are equal, and a store never grants a lease equal
+    to one it granted before (not for another attempt, nor for another activity that took
+    over a finished one's storage). Renewing a lease keeps it (only its expiry moves).
+    """
+
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityWorkItem:
     """A locked activity invocation.
 
-    ``timeout`` is the per-attempt timeout its ``call_activity`` asked for (``None``: the
-    worker's default applies).
+    ``lease`` is what the store checks when the item comes back (completion, renewal,
+    release); ``attempt`` and ``lease_owner`` are for people (logs, errors), and a store
+    does not trust them. ``timeout`` is the per-attempt timeout its ``call_activity`` asked
+    for (``None``: the worker's default applies).
     """
 
-    work_id: int
     instance_id: str
     execution_id: str
     task_id: int
@@ -91,6 +107,7 @@ class ActivityWorkItem:
     attempt: int
     lease_owner: str
     lease_expires: datetime
+    lease: ActivityLease
     timeout: timedelta | None = None
 
 

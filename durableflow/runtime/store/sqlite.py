@@ -368,7 +368,7 @@ class SqliteStore:
             )
             # The result object itself: its payload was normalized through JSON already.
             handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
-            work = self._work_item(item.lease_owner, expires_us, *parts, extra=handed)
+            work = self._work_item(writes.lease_of(item)[1], expires_us, *parts, extra=handed)
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)
