@@ -58,5 +58,8 @@ bench: install
 bench-lint: install
 	$(BIN)/python bench/lint_vs_fixit.py
 
+bench-http: install
+	$(BIN)/python bench/http_load.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info demo-out

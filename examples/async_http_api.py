@@ -23,6 +23,9 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {"process_order": [{"id": 1, "amount": 10}]}
+
 
 @app.activity
 def validate_order(order: dict[str, Any]) -> bool:

@@ -13,6 +13,11 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {
+    "periodic_refresh": [{"generation": 0, "last": 2}, {"generation": 2, "last": 2}]
+}
+
 
 @app.activity
 def refresh_cache(generation: int) -> str:

@@ -8,6 +8,9 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {"fan_out_fan_in": [[1, 2, 3], []]}
+
 
 @app.activity
 def process(item: int) -> int:

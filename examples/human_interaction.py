@@ -14,6 +14,11 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {
+    "approval_workflow": [{"id": "r1", "approver": "bo", "manager": "cy"}]
+}
+
 
 @app.activity
 def request_approval(request: dict[str, Any]) -> str:

@@ -9,6 +9,11 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {
+    "job_monitor": [{"id": "j", "expiry_hours": 2, "interval_minutes": 30}]
+}
+
 # The "external system" the monitor watches: job id -> polls before it reports done.
 # Activities may touch the outside world; orchestrators may not.
 JOB_POLLS_UNTIL_DONE: dict[str, int] = {}

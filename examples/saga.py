@@ -9,6 +9,11 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {
+    "book_trip": [{"id": "t1"}, {"id": "t2", "car": "unavailable"}]
+}
+
 # Attempts per (service, trip id), so the demo's flaky service fails a set number of times.
 ATTEMPTS: dict[str, int] = {}
 

@@ -9,6 +9,9 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {"nightly_cleanup": [3, 0]}
+
 JOB_ID = "nightly-cleanup"
 
 

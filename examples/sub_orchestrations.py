@@ -8,6 +8,12 @@ import durableflow as df
 
 app = df.App()
 
+# Inputs `durable fuzz` tries for each orchestrator (see docs/testing.md).
+FUZZ_INPUTS: dict[str, list[Any]] = {
+    "provision_device": ["dev-1"],
+    "provision_fleet": [["a", "b"], []],
+}
+
 
 @app.activity
 def create_identity(device: str) -> str:

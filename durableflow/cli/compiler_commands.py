@@ -33,11 +33,14 @@ def register(sub: Any) -> None:
         help="compile orchestrators to graph JSON",
         description="Compile the orchestrators of FILE.py into declarative graphs (JSON).",
     )
-    p.add_argument("file", metavar="FILE.py")
-    p.add_argument("--function", metavar="NAME", help="only this orchestrator")
+    p.add_argument("file", metavar="FILE.py", nargs="?")
+    p.add_argument(
+        "--function", metavar="NAME", help="only this orchestrator (nested: outer.inner)"
+    )
     p.add_argument(
         "-o", "--output", metavar="OUT", help="output .json file, or a directory for several"
     )
+    p.add_argument("--explain", metavar="DFCnnn", help="explain a compile error code and exit")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser(
@@ -101,7 +104,19 @@ def _compile(path: str, function: str | None) -> list[CompiledGraph] | None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    """``durable compile FILE.py [--function NAME] [-o OUT]``."""
+    """``durable compile FILE.py [--function NAME] [-o OUT]`` or ``--explain DFCnnn``."""
+    if args.explain:
+        from durableflow.compiler.explain import explain
+
+        try:
+            sys.stdout.write(explain(args.explain))
+        except KeyError:
+            print(f"durable: unknown compile error code {args.explain!r}", file=sys.stderr)
+            return 2
+        return 0
+    if args.file is None:
+        print("durable compile: FILE.py is required (or --explain CODE)", file=sys.stderr)
+        return 2
     graphs = _compile(args.file, args.function)
     if graphs is None:
         return 1
@@ -175,6 +190,16 @@ def cmd_graph(args: argparse.Namespace) -> int:
         if not history:
             print(f"durable: no history for instance {args.instance!r}", file=sys.stderr)
             return 1
+        from durableflow.core.history import ExecutionStarted
+
+        started = [e.name for e in history if isinstance(e, ExecutionStarted)]
+        if started and started[-1] != graph.name:
+            print(
+                f"durable: instance {args.instance!r} runs orchestrator {started[-1]!r}, not "
+                f"{graph.name!r}; draw it over its own graph (--function {started[-1]})",
+                file=sys.stderr,
+            )
+            return 2
         trace = trace_history(graph, history)
     if out is not None and out.is_dir():
         out = out / f"{graph.name}.{fmt}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 __all__ = ["RecordFormatter", "configure_logging", "level_for"]
 
@@ -25,6 +26,22 @@ class RecordFormatter(logging.Formatter):
         return text
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record arrives, not when the handler was
+    made (``main`` may run many times in one process, as in tests that swap stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def level_for(base: str, verbose: int, quiet: int) -> int:
     """The level ``base`` moved one step down per ``-v`` and one step up per ``-q``."""
     level = logging.getLevelName(base) - 10 * verbose + 10 * quiet
@@ -36,7 +53,7 @@ def configure_logging(level: int) -> None:
     root = logging.getLogger("durableflow")
     root.setLevel(level)
     if not any(getattr(hd, "_durable_cli", False) for hd in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(RecordFormatter())
         handler._durable_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -76,6 +76,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
     p.set_defaults(func=cmd_status)
 
+    p = _cmd(sub, "wait", "Wait until instance ID ends; exit 1 unless it COMPLETED.")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
+    p.set_defaults(func=cmd_wait)
+
     p = _cmd(sub, "raise-event", "Send external event NAME (with optional JSON data) to ID.")
     p.add_argument("instance_id", metavar="ID")
     p.add_argument("event", metavar="NAME")
@@ -244,6 +250,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wait(args: argparse.Namespace) -> int:
+    """``durable wait ID [--timeout S]``: prints the final status; exit 1 unless COMPLETED."""
+    from durableflow.cli.formatting import status_lines
+
+    state = client(args).wait_for_completion(args.instance_id, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(state.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(status_lines(state)))
+    return 0 if state.runtime_status is RuntimeStatus.COMPLETED else 1
+
+
 def cmd_raise_event(args: argparse.Namespace) -> int:
     """``durable raise-event ID NAME [JSON]``."""
     data = json_value(args.data, "event data")
@@ -332,6 +350,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.history_file is None:
         return cmd_replay_store(args)
     app = load_app(args.app)
+    path = Path(args.history_file)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DurableflowError(f"cannot read {path}: {exc.strerror}") from None
+        if '"fuzz"' in text:  # a failure saved by replay_fuzz: re-check its property
+            from durableflow.cli.fuzz_commands import replay_fuzz_failure
+
+            return replay_fuzz_failure(app, text, path, args.app)
     report = replay_document(app, _history_document(args))
     print(report.summary())
     return 0 if report.ok else 1

@@ -84,7 +84,8 @@ def register(sub: Any) -> None:
         choices=("critical", "error", "warning", "info", "debug"),
         help="server log level (warning hides the access log)",
     )
-    p.set_defaults(func=cmd_serve)
+    # `durable` routes durableflow's records to stderr; a server logs at INFO, as a worker.
+    p.set_defaults(func=cmd_serve, log_level_base="INFO")
 
 
 def source_drawings(app: App, graphs_dir: Path | None, compile_source: bool) -> Any:
@@ -134,7 +135,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from durableflow.runtime.http import HttpSettings, check_bind, serve
     from durableflow.runtime.runtime import Runtime
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = HttpSettings.from_env(
         args.api_key,
         max_body_bytes=args.max_body_bytes,

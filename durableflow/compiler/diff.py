@@ -161,6 +161,21 @@ def diff_graphs(old: CompiledGraph, new: CompiledGraph) -> list[Change]:
                     Change("breaking", "renamed", r.id, a.id, f"{r.label} renamed to {a.label}")
                 )
                 break
+    moved = _moved(old_actions, new_actions, removed, added, renamed)
+    for r_id, a_id in moved.items():
+        changes.append(
+            Change(
+                "risky",
+                "moved",
+                r_id,
+                a_id,
+                f"{old.node(r_id).label} moved into another block ({r_id} -> {a_id}); the "
+                "recorded actions stay in order, so old histories replay unless the new "
+                "guards send them elsewhere (check running instances with --store)",
+            )
+        )
+    renamed |= set(moved) | set(moved.values())
+    changes.extend(_swaps(old, new))
     old_reach, new_reach = _reach(old), _reach(new)
     kept = [n for n in old_actions if n.id in new_ids]
     for r in removed:
@@ -230,6 +245,69 @@ def diff_graphs(old: CompiledGraph, new: CompiledGraph) -> list[Change]:
     changes.extend(_edge_changes(old, new))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(changes, key=lambda c: (order[c.severity], c.node, c.what))
+
+
+def _signature(node: Node) -> tuple[str, str | None, str]:
+    """What a history records of an action: its kind and name (sequence order aside)."""
+    return (node.kind, node.name, node.label)
+
+
+def _moved(
+    old_actions: list[Node],
+    new_actions: list[Node],
+    removed: list[Node],
+    added: list[Node],
+    renamed: set[str],
+) -> dict[str, str]:
+    """Removed -> added actions that are the same action wrapped in a new ``try`` or branch.
+
+    A history records each action's kind and name in sequence order, not the node id, so an
+    action whose id changed only because a ``try``/``if`` now encloses it still replays as long
+    as the sequence of recorded actions is unchanged. That holds when the actions of the old
+    and the new graph, in source order, have the same signatures.
+    """
+    if [_signature(n) for n in old_actions] != [_signature(n) for n in new_actions]:
+        return {}
+    pairs: dict[str, str] = {}
+    for old_node, new_node in zip(old_actions, new_actions, strict=True):
+        if old_node.id == new_node.id:
+            continue
+        if old_node in removed and new_node in added and old_node.id not in renamed:
+            pairs[old_node.id] = new_node.id
+    return pairs
+
+
+def _swaps(old: CompiledGraph, new: CompiledGraph) -> list[Change]:
+    """Two calls of the same action exchanged (``a = f(1); b = f(2)`` -> ``b = f(2); a = f(1)``).
+
+    Their ids are positional (``activity:f#0``, ``#1``), so no id changes; but each recorded
+    result now goes to the other call's variable, which breaks running instances.
+    """
+    out: list[Change] = []
+    groups: dict[tuple[str, str, str], list[Node]] = {}
+    for node in old.nodes():
+        if node.kind in _ACTION_KINDS:
+            groups.setdefault((node.kind, node.label, node.region), []).append(node)
+    for siblings in groups.values():
+        if len(siblings) < 2 or any(n.id not in new for n in siblings):
+            continue
+        before = [_fields(n) for n in siblings]
+        after = [_fields(new.node(n.id)) for n in siblings]
+        for i, fields in enumerate(after):
+            if fields != before[i] and fields in before and before.index(fields) != i:
+                j = before.index(fields)
+                out.append(
+                    Change(
+                        "breaking",
+                        "swapped",
+                        siblings[i].id,
+                        siblings[j].id,
+                        f"the calls {siblings[i].id} and {siblings[j].id} changed places; "
+                        "recorded results would land in the other call's variables",
+                    )
+                )
+                break
+    return out
 
 
 def _node_changes(old: Node, new: Node) -> list[Change]:

@@ -106,6 +106,12 @@ def bind_arguments(
 def _callee_name(
     node: cst.BaseExpression, scope: FunctionScope, registered: dict[str, str]
 ) -> str | None:
+    if isinstance(node, cst.Name) and node.value in scope.local_values:
+        # A local assigned once (`name = "charge_card"`): the node still has one fixed name.
+        held = scope.local_values[node.value]
+        if isinstance(held, cst.SimpleString | cst.Name | cst.Attribute):
+            return _callee_name(held, scope, registered)
+        return None
     if isinstance(node, cst.SimpleString):
         value = pyast.literal_eval(node.value)
         return value if isinstance(value, str) else None
@@ -134,6 +140,8 @@ def _retry(
     name = node.value if isinstance(node, cst.Name) else None
     if name in scope.module_constants and name not in scope.local_names:
         node = scope.module_constants[name]
+    elif name is not None and name in scope.local_values:
+        node = scope.local_values[name]  # `retry = RetryPolicy(...)` once, then `retry=retry`
     dotted = dotted_name(node.func) if isinstance(node, cst.Call) else None
     if not isinstance(node, cst.Call) or dotted is None or not dotted.endswith("RetryPolicy"):
         scope.error(node, "DFC018", "retry policy is not a RetryPolicy(...) literal", hint)
@@ -179,12 +187,21 @@ def parse_durable(
         name = _callee_name(args["name"], scope, registered)
         if name is None:
             what = "event" if method == "wait_for_external_event" else "callee"
-            scope.error(
-                args["name"],
-                "DFC019",
-                f"the {what} name must be a string literal or a function name",
-                'write the name literally (e.g. "send_email") or pass the function itself',
-            )
+            held = args["name"]
+            if isinstance(held, cst.Name) and held.value in scope.local_names:
+                message = (
+                    f"the {what} name `{held.value}` is a variable that does not hold one fixed "
+                    "name (it is assigned more than once, or from a computed value); a graph node "
+                    "needs its name before the instance runs"
+                )
+                hint = (
+                    f"assign `{held.value}` once from a string literal, or make one call per "
+                    'name in its own branch (`if c: yield ctx.call_activity("a", x)`)'
+                )
+            else:
+                message = f"the {what} name must be a string literal or a function name"
+                hint = 'write the name literally (e.g. "send_email") or pass the function itself'
+            scope.error(held, "DFC019", message, hint)
             return None
         label = name
         fields["name"] = name

@@ -64,8 +64,11 @@ class CompileError:
     function: str = ""
 
     def format(self) -> str:
-        """``path:line:col: CODE message (hint)``, the way linters print findings."""
-        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}; {self.hint}"
+        """``path:line:col: CODE message; hint (durable compile --explain CODE)``."""
+        return (
+            f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}; {self.hint} "
+            f"(`durable compile --explain {self.code}`)"
+        )
 
 
 class CompileFailed(DurableflowError):

@@ -8,7 +8,6 @@ attributes are checked. Problems are recorded as :class:`CompileError` values, n
 
 from __future__ import annotations
 
-import ast as pyast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +16,8 @@ from libcst.metadata import CodeRange
 
 from durableflow.compiler.banned import nondeterminism_hint
 from durableflow.compiler.errors import CompileError
+from durableflow.compiler.fstrings import Concatenations, FStrings, has_concatenated_fstring
+from durableflow.compiler.inline import Inliner
 from durableflow.discovery import ImportTable, dotted_name
 from durableflow.ir import ast as ea
 from durableflow.ir.errors import ExpressionSyntaxError
@@ -24,6 +25,7 @@ from durableflow.ir.evaluate import (
     BUILTINS,
     CONTEXT_ATTRIBUTES,
     CONTEXT_METHODS,
+    NAMESPACES,
     SAFE_ATTRIBUTES,
     SAFE_METHODS,
 )
@@ -69,6 +71,9 @@ class FunctionScope:
     local_names: set[str]
     module_constants: dict[str, cst.BaseExpression]
     constants: dict[str, str] = field(default_factory=dict)
+    helpers: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    generators: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    local_values: dict[str, cst.BaseExpression] = field(default_factory=dict)
     errors: list[CompileError] = field(default_factory=list)
 
     def error(self, node: cst.CSTNode | None, code: str, message: str, hint: str) -> None:
@@ -117,14 +122,6 @@ class _Screen(cst.CSTVisitor):
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
         return self._bad(node, "DFC013", "assignment expression (:=)", "use a separate assignment")
 
-    def _collection(self, node: cst.CSTNode, what: str) -> bool:
-        return self._bad(
-            node, "DFC013", f"{what} is not in the expression language", "use a list comprehension"
-        )
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return self._collection(node, "generator expression")
-
     def visit_SetComp(self, node: cst.SetComp) -> bool:
         return self._bad(
             node, "DFC013", "set comprehension (iteration order varies)", "use a sorted list"
@@ -133,14 +130,8 @@ class _Screen(cst.CSTVisitor):
     def visit_Set(self, node: cst.Set) -> bool:
         return self._bad(node, "DFC013", "set literal (iteration order varies)", "use a list")
 
-    def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return self._collection(node, "dict comprehension")
-
     def visit_StarredElement(self, node: cst.StarredElement) -> bool:
         return self._bad(node, "DFC013", "starred expression", "build the list explicitly")
-
-    def visit_StarredDictElement(self, node: cst.StarredDictElement) -> bool:
-        return self._bad(node, "DFC013", "dict unpacking", "build the dict explicitly")
 
     def visit_Call(self, node: cst.Call) -> bool:
         ctx = self.scope.ctx_param
@@ -155,43 +146,6 @@ class _Screen(cst.CSTVisitor):
             if arg.star:
                 return self._bad(node, "DFC013", "*args / **kwargs in a call", "pass arguments")
         return True
-
-
-class _FStrings(cst.CSTTransformer):
-    """Rewrites f-strings as ``'text' + str(expr) + ...`` (same result for plain fields)."""
-
-    def __init__(self, scope: FunctionScope) -> None:
-        self.scope = scope
-        self.ok = True
-
-    def leave_FormattedString(
-        self, original: cst.FormattedString, updated: cst.FormattedString
-    ) -> cst.BaseExpression:
-        code = self.scope.module.code_for_node(original)
-        try:
-            joined = pyast.parse(code, mode="eval").body
-        except SyntaxError:  # pragma: no cover - libcst parsed it already
-            joined = None
-        parts: list[str] = []
-        if not isinstance(joined, pyast.JoinedStr):  # pragma: no cover
-            self.ok = False
-            return updated
-        for value in joined.values:
-            if isinstance(value, pyast.Constant):
-                parts.append(repr(value.value))
-            elif isinstance(value, pyast.FormattedValue):
-                if value.conversion != -1 or value.format_spec is not None:
-                    self.scope.error(
-                        original,
-                        "DFC013",
-                        "f-string field with a conversion or format spec",
-                        "format the value in an activity, or use str() and +",
-                    )
-                    self.ok = False
-                    return updated
-                parts.append(f"str({pyast.unparse(value.value)})")
-        text = " + ".join(parts) if parts else "''"
-        return cst.parse_expression(f"({text})")
 
 
 class ExpressionTranslator:
@@ -210,16 +164,26 @@ class ExpressionTranslator:
             assigned: Names definitely assigned at this point.
             target: ``node`` is an assignment target (names in it are written, not read).
         """
+        original = node
+        if self.scope.helpers:
+            inliner = Inliner(self.scope.helpers, self.scope.local_names)
+            inlined = node.visit(inliner)
+            if inliner.inlined and isinstance(inlined, cst.BaseExpression):
+                node = inlined
         screen = _Screen(self.scope)
         node.visit(screen)
         if not screen.ok:
             return None
-        rewriter = _FStrings(self.scope)
+        rewriter = FStrings(self.scope, original)
+        if has_concatenated_fstring(node):
+            joined = node.visit(Concatenations())
+            if isinstance(joined, cst.BaseExpression):
+                node = joined
         rewritten = node.visit(rewriter)
         if not rewriter.ok or not isinstance(rewritten, cst.BaseExpression):
             return None
         text = self.scope.module.code_for_node(rewritten)
-        line, col = self.scope.start(node)
+        line, col = self.scope.start(original)
         try:
             tree = parse_expression(text)
         except ExpressionSyntaxError as exc:
@@ -417,6 +381,8 @@ class ExpressionTranslator:
             dotted = self._dotted(func)
             if dotted == f"{self.scope.ctx_param}.{func.attr}" and func.attr in CONTEXT_METHODS:
                 return
+            if dotted is not None and self._namespace_call(dotted, assigned | bound):
+                return
             if dotted is not None and dotted.split(".")[0] == self.scope.ctx_param:
                 self.scope.error_at(
                     *self._at(e, line, col),
@@ -434,6 +400,15 @@ class ExpressionTranslator:
             "call of a computed value",
             "only builtins and pure methods can be called in compiled expressions",
         )
+
+    def _namespace_call(self, dotted: str, local: frozenset[str]) -> bool:
+        """``json.dumps(...)`` with ``json`` the imported module (not a local)."""
+        head, _, attr = dotted.partition(".")
+        if head not in NAMESPACES or attr not in NAMESPACES[head]:
+            return False
+        if head in local or head in self.scope.local_names:
+            return False
+        return self.scope.imports.resolve(head) == head
 
     def _bad_call(self, e: ea.Call, dotted: str, line: int, col: int) -> None:
         head = dotted.split(".")[0]

@@ -12,7 +12,10 @@ from durableflow.compiler.builder import Exit, GraphBuilder
 from durableflow.compiler.durable import callable_names
 from durableflow.compiler.errors import CompileError, CompileFailed
 from durableflow.compiler.expressions import FunctionScope, constant_names
+from durableflow.compiler.inline import helper_functions
 from durableflow.compiler.lower import Lowerer, bound_names
+from durableflow.compiler.scan import single_assignments
+from durableflow.compiler.subgraphs import generator_helpers
 from durableflow.discovery import (
     DiscoveryConfig,
     OrchestratorDef,
@@ -42,15 +45,20 @@ def compile_source(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
+        # The same position and wording durable-lint's DUR000 gives (CPython's parser).
+        from durableflow.linter.analyze import syntax_error_finding
+
+        finding = syntax_error_finding(exc, source)
+        detail = finding.message.split("(", 1)[-1].rsplit(")", 1)[0]
         raise CompileFailed(
             [
                 CompileError(
                     "DFC024",
-                    f"syntax error: {exc.message}",
+                    f"syntax error: {detail}",
                     "fix the syntax",
                     path,
-                    exc.editor_line,
-                    exc.editor_column,
+                    finding.span.line,
+                    finding.span.column,
                 )
             ]
         ) from None
@@ -80,6 +88,11 @@ def compile_source(
             )
     constants = constant_names(module)
     registered = callable_names(module)
+    every = find_orchestrators(module, imports=imports) if function is not None else found
+    helpers = helper_functions(
+        module, {o.node.name.value for o in every} | {o.node.name.value for o in found}
+    )
+    generators = generator_helpers(module, {o.node.name.value for o in every})
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
     graphs: list[CompiledGraph] = []
     errors: list[CompileError] = []
@@ -93,6 +106,8 @@ def compile_source(
             imports=imports,
             local_names=set(),
             module_constants=constants,
+            helpers=helpers,
+            generators=generators,
         )
         graph = _compile_one(orch, scope, registered, digest)
         errors.extend(scope.errors)
@@ -115,6 +130,7 @@ def _compile_one(
     params = [p.name.value for p in fn.params.params]
     input_param = params[1] if len(params) > 1 else None
     scope.local_names = bound_names(fn.body) | set(params[1:])
+    scope.local_values = single_assignments(fn.body, set(params))
     builder = GraphBuilder(orch.function_name)
     lowerer = Lowerer(scope, builder, registered)
     start = builder.add("start", "start", lowerer.span(fn))

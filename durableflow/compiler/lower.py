@@ -14,7 +14,6 @@ import libcst as cst
 
 from durableflow.compiler.builder import Exit
 from durableflow.compiler.expressions import DURABLE_METHODS, is_ctx_call
-from durableflow.compiler.lower_control import ControlLowering
 from durableflow.compiler.scan import (
     AUG_OPS,
     FANOUT,
@@ -27,13 +26,14 @@ from durableflow.compiler.scan import (
     target_label,
     target_names,
 )
+from durableflow.compiler.subgraphs import HelperLowering
 from durableflow.discovery import dotted_name
 from durableflow.ir.exceptions import EXCEPTION_CLASSES
 
 __all__ = ["Lowerer", "bound_names", "target_names"]
 
 
-class Lowerer(ControlLowering):
+class Lowerer(HelperLowering):
     """Lowers the body of one orchestrator into a :class:`GraphBuilder`."""
 
     def block(self, body: cst.BaseSuite | list[cst.BaseStatement], exits: list[Exit]) -> list[Exit]:
@@ -197,11 +197,23 @@ class Lowerer(ControlLowering):
         )
         if is_logger and method in LOG_METHODS:
             return exits  # logging has no durable effect; the graph leaves it out
+        if func == "print" and "print" not in self.scope.local_names:
+            if self.replay_guards:
+                return exits  # printing while not replaying: no durable effect, like logging
+            self.scope.error(
+                s,
+                "DFC022",
+                "print outside `if not ctx.is_replaying:` repeats on every replay (DUR012)",
+                f"guard it with `if not {self.ctx}.is_replaying:` or use `{self.ctx}.logger`",
+            )
+            return exits
         if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Name):
             owner = value.func.value.value
             method = value.func.attr.value
             if method == "append" and len(value.args) == 1 and owner != self.ctx:
                 return self.append(s, owner, value.func.value, value.args[0].value, exits)
+            if method == "extend" and len(value.args) == 1 and owner != self.ctx:
+                return self.extend(s, owner, value.func.value, value.args[0], exits)
             if method == "cancel" and not value.args and owner != self.ctx:
                 if self.expr(value.func.value, assigned) is None:
                     return exits
@@ -217,6 +229,28 @@ class Lowerer(ControlLowering):
             )
         return exits
 
+    def extend(
+        self,
+        s: cst.CSTNode,
+        owner: str,
+        owner_node: cst.BaseExpression,
+        arg: cst.Arg,
+        exits: list[Exit],
+    ) -> list[Exit]:
+        """``xs.extend(v)``: ``xs += v`` (in place for lists, as ``extend`` is)."""
+        assigned = self._entry(exits)
+        if arg.keyword is not None or arg.star:
+            self.scope.error(arg, "DFC023", "extend takes one iterable", "pass it positionally")
+            return exits
+        target = self.expr(owner_node, assigned)
+        value = self.expr(arg.value, assigned)
+        if target is None or value is None:
+            return exits
+        node, assigned = self.emit(
+            "assign", target_label(target), s, exits, op="+=", target=target, value=value
+        )
+        return [Exit(node.id, "next", assigned)]
+
     def append(
         self,
         s: cst.CSTNode,
@@ -229,21 +263,25 @@ class Lowerer(ControlLowering):
         assigned = self._entry(exits)
         if self.expr(owner_node, assigned) is None:
             return exits
-        if is_ctx_call(
+        if isinstance(arg, cst.Yield):  # xs.append((yield ctx.call_activity(...)))
+            exits = self.yield_(s, arg, RESULT_VAR, exits)
+            if not exits:
+                return exits
+            value_text: str | None = RESULT_VAR
+        elif is_ctx_call(
             arg, self.ctx, FANOUT | frozenset({"create_timer", "wait_for_external_event"})
         ):
             assert isinstance(arg, cst.Call)
             exits = self.durable(s, arg, "__df_task", False, exits)
             if not exits:
                 return exits
-            value: str | None = "__df_task"
-            assigned = self._entry(exits)
+            value_text = "__df_task"
         else:
-            value = self.expr(arg, assigned)
-        if value is None:
+            value_text = self.expr(arg, assigned)
+        if value_text is None:
             return exits
         node, assigned = self.emit(
-            "assign", owner, s, exits, op="append", target=owner, value=value
+            "assign", owner, s, exits, op="append", target=owner, value=value_text
         )
         return [Exit(node.id, "next", assigned)]
 
@@ -256,6 +294,13 @@ class Lowerer(ControlLowering):
     ) -> list[Exit]:
         """``t = yield D`` | ``t = D`` (handle) | ``t = [D for ...]`` | ``t = [D, D]`` | pure."""
         assigned = self._entry(exits)
+        if (
+            isinstance(target, cst.Name)
+            and target.value in self.scope.local_values
+            and isinstance(value, cst.Call)
+            and (dotted_name(value.func) or "").endswith("RetryPolicy")
+        ):
+            return exits  # a retry policy held in a local: its calls read it at compile time
         target_text = self.tr.translate(target, assigned, target=True)
         if target_text is None:
             return exits
@@ -325,7 +370,10 @@ class Lowerer(ControlLowering):
         return [Exit(node.id, "next", assigned)]
 
     def return_(self, s: cst.Return, exits: list[Exit]) -> list[Exit]:
-        """``return``, ``return v`` or ``return (yield D)``."""
+        """``return``, ``return v`` or ``return (yield D)``; inside a generator helper lowered
+        in place, the value goes to the call's result and the path leaves the helper."""
+        if self.helper_frames:
+            return self._helper_return(s, exits)
         assigned = self._entry(exits)
         value: str | None = None
         if isinstance(s.value, cst.Yield):

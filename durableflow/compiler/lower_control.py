@@ -13,6 +13,53 @@ from durableflow.ir.exceptions import EXCEPTION_CLASSES, TASK_ERRORS
 __all__ = ["ControlLowering"]
 
 
+class _Jumps(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+        self.loops = 0
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = True
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found = self.found or self.loops == 0
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self.found = self.found or self.loops == 0
+
+    def visit_For(self, node: cst.For) -> None:
+        self.loops += 1
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self.loops += 1
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self.loops -= 1
+
+
+def _jumps_out(body: cst.BaseSuite) -> bool:
+    finder = _Jumps()
+    body.visit(finder)
+    return finder.found
+
+
+class _Yields(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
+
+
+def _has_yield(node: cst.CSTNode) -> bool:
+    finder = _Yields()
+    node.visit(finder)
+    return finder.found
+
+
 class ControlLowering(DurableLowering):
     """Branches join the exits of their arms; loops turn body exits into back edges; try
     blocks add error edges from the nodes of their body to their handlers."""
@@ -27,18 +74,37 @@ class ControlLowering(DurableLowering):
         while isinstance(orelse, cst.If):
             arms.append((f"elif{len(arms)}", orelse))
             orelse = orelse.orelse
+        replaying = self._replay_test(stmt.test)
         for order, (segment, arm) in enumerate(arms):
             guard = self.expr(arm.test, assigned)
             if guard is None:
                 continue
             arm_exits = [Exit(choice.id, "guard", assigned, order=order, guard=guard)]
-            out += self._in_region(region, segment, arm.body, arm_exits)
+            guarded = order == 0 and replaying is False
+            self.replay_guards += guarded
+            try:
+                out += self._in_region(region, segment, arm.body, arm_exits)
+            finally:
+                self.replay_guards -= guarded
         else_exits = [Exit(choice.id, "else", assigned)]
         if isinstance(orelse, cst.Else):
-            out += self._in_region(region, "else", orelse.body, else_exits)
+            guarded = replaying is True and len(arms) == 1
+            self.replay_guards += guarded
+            try:
+                out += self._in_region(region, "else", orelse.body, else_exits)
+            finally:
+                self.replay_guards -= guarded
         else:
             out += else_exits
         return out
+
+    def _replay_test(self, test: cst.BaseExpression) -> bool | None:
+        """True for ``ctx.is_replaying``, False for ``not ctx.is_replaying``, else None."""
+        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        inner = test.expression if isinstance(test, cst.UnaryOperation) and negated else test
+        if dotted_name(inner) == f"{self.ctx}.is_replaying":
+            return not negated
+        return None
 
     def _in_region(
         self, region: str | None, segment: str, body: cst.BaseSuite, exits: list[Exit]
@@ -114,10 +180,7 @@ class ControlLowering(DurableLowering):
         """try/except -> error edges from every node of the body that can raise what a
         handler catches, in handler order (inner handlers before outer ones)."""
         if stmt.finalbody is not None:
-            self.scope.error(
-                stmt.finalbody, "DFC014", "try ... finally", "repeat the cleanup on each path"
-            )
-            return exits
+            return self._try_finally(stmt, stmt.finalbody, exits)
         if stmt.orelse is not None:
             self.scope.error(
                 stmt.orelse, "DFC014", "try ... else", "move the else block after the try"
@@ -159,6 +222,50 @@ class ControlLowering(DurableLowering):
         if self.tries:
             self.tries[-1].extend(raisers)
         return out
+
+    def _try_finally(self, stmt: cst.Try, final: cst.Finally, exits: list[Exit]) -> list[Exit]:
+        """``try: B finally: F`` as ``try: B except Exception as e: F; raise e`` then ``F``.
+
+        ``F`` runs on the normal path and on every error path, as in Python. A ``yield`` in
+        ``F`` is refused (durable-lint's DUR015: the runtime may close the generator there), and
+        so is leaving the body with ``return``/``break``/``continue``, which would have to run
+        ``F`` on the way out.
+        """
+        if has_durable(final, self.ctx) or _has_yield(final):
+            self.scope.error(
+                final,
+                "DFC014",
+                "durable call or yield in a finally block (durable-lint DUR015)",
+                "run the cleanup after the try, and in an except handler that re-raises",
+            )
+            return exits
+        if _jumps_out(stmt.body) or any(_jumps_out(h.body) for h in stmt.handlers):
+            self.scope.error(
+                stmt,
+                "DFC014",
+                "return, break or continue inside try ... finally",
+                "set a variable in the try and return/break after it",
+            )
+            return exits
+        var = f"__df_finally{self.finally_blocks}"
+        self.finally_blocks += 1
+        self.scope.local_names.add(var)
+        final_stmts = list(final.body.body) if isinstance(final.body, cst.IndentedBlock) else []
+        again = cst.SimpleStatementLine([cst.Raise(exc=cst.Name(var))])
+        handler = cst.ExceptHandler(
+            body=cst.IndentedBlock([*final_stmts, again]),
+            type=cst.Name("Exception"),
+            name=cst.AsName(cst.Name(var)),
+        )
+        inner: list[cst.BaseStatement] = (
+            [stmt.with_changes(finalbody=None)]
+            if stmt.handlers
+            else list(stmt.body.body)
+            if isinstance(stmt.body, cst.IndentedBlock)
+            else []
+        )
+        wrapper = cst.Try(body=cst.IndentedBlock(inner), handlers=[handler])
+        return self.block(final_stmts, self.try_(wrapper, exits))
 
     def _exception_names(self, handler: cst.ExceptHandler) -> tuple[str, ...] | None:
         hint = (

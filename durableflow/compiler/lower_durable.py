@@ -58,6 +58,10 @@ class DurableLowering:
         self.tries: list[list[Raiser]] = []
         self.error_order: Counter[str] = Counter()
         self.reraise: list[str | None] = []
+        self.replay_guards = 0  # depth of `if not ctx.is_replaying:` bodies
+        self.finally_blocks = 0  # names the caught exception of each try ... finally
+        self.helper_calls = 0  # numbers each `yield from helper(...)` lowered in place
+        self.helper_frames: list[tuple[str, str, LoopState]] = []  # (helper, result var, exits)
 
     # -- helpers ------------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span | None:
@@ -74,9 +78,11 @@ class DurableLowering:
         node = self.b.add(kind, label, self.span(at), **fields)
         assigned = self.b.connect(exits, node.id, self.span(at))
         if self.tries and kind != "start":
+            # A `raise` can re-raise a task error (`except TaskFailedError: ...; raise`), so
+            # handlers of task errors catch it too.
             durable = (
                 kind in DURABLE_KINDS
-                or kind in ("all", "any")
+                or kind in ("all", "any", "fail")
                 or any("get_result" in text for text in node.expressions().values())
             )
             self.tries[-1].append(Raiser(node.id, assigned, durable))
@@ -107,8 +113,7 @@ class DurableLowering:
         """``[target =] yield <durable call>``."""
         value = y.value
         if isinstance(value, cst.From):
-            self.scope.error(s, "DFC006", "yield from", "yield durable tasks one at a time")
-            return exits
+            return self.yield_from(s, value.item, target, exits)
         if value is not None and is_ctx_call(value, self.ctx, SINGLE_TASK):
             assert isinstance(value, cst.Call)
             return self.durable(s, value, target, True, exits)
@@ -125,6 +130,12 @@ class DurableLowering:
             "`yield ctx.task_all([...])` / `ctx.task_any([...])`",
         )
         return exits
+
+    def yield_from(
+        self, s: cst.CSTNode, value: cst.BaseExpression, target: str | None, exits: list[Exit]
+    ) -> list[Exit]:
+        """``[target =] yield from helper(ctx, ...)`` (defined by the statement lowering)."""
+        raise NotImplementedError
 
     def wait_handle(
         self, s: cst.CSTNode, name: cst.Name, target: str | None, exits: list[Exit]

@@ -1,10 +1,14 @@
 """Draw compiled graphs with Graphviz: a shape per node kind, regions as clusters, guard
-labels from the expression source, dashed error edges, and optionally one instance's trace
-over it (completed / running / failed / not reached, taken edges bold, loop counts)."""
+labels from the expression source (wrapped, never cut), retry settings and timer times on
+their nodes, dashed error edges (bundled when many nodes share one handler), a legend of the
+kinds drawn, and optionally one instance's trace over it (completed / running / failed / not
+reached, taken edges bold, loop counts)."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import textwrap
 from dataclasses import dataclass
 
 import graphviz
@@ -32,6 +36,26 @@ NODE_SHAPES: dict[str, str] = {
 }
 """Graphviz shape of each node kind."""
 
+STATUS_SHAPE = "tab"
+"""``ctx.set_custom_status(...)`` is an ``assign`` node, drawn as a tab (it publishes a value)."""
+
+_KIND_NAMES = {
+    "start": "start",
+    "end": "return",
+    "fail": "raise",
+    "assign": "assignment",
+    "activity": "activity",
+    "suborchestration": "sub-orchestration",
+    "timer": "durable timer",
+    "wait_event": "external event",
+    "choice": "if / loop",
+    "all": "task_all (join)",
+    "any": "task_any (race)",
+    "map": "fan-out",
+    "continue_as_new": "continue_as_new",
+}
+_BUNDLE_AT = 3  # error edges from this many nodes into one handler are drawn as one bundle
+
 STATE_COLORS: dict[str, tuple[str, str]] = {
     "completed": ("#c8e6c9", "#2e7d32"),
     "running": ("#fff59d", "#f9a825"),
@@ -41,6 +65,7 @@ STATE_COLORS: dict[str, tuple[str, str]] = {
 """Overlay state -> (fill colour, line colour)."""
 
 _MAX_TEXT = 48
+_WRAP = 40
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,23 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
 
 
+def _wrapped(text: str) -> str:
+    """Long expressions (guards) on several lines, whole: a reviewer must see the condition."""
+    text = " ".join(text.split())
+    return "\n".join(textwrap.wrap(text, _WRAP, break_long_words=False)) or text
+
+
+def _retry_text(node: Node) -> str:
+    fields = dict(node.retry)
+    parts = []
+    if "max_attempts" in fields:
+        parts.append(f"{fields.pop('max_attempts')} attempts")
+    if "first_interval" in fields:
+        parts.append(f"first {fields.pop('first_interval')}")
+    parts += [f"{k}={v}" for k, v in sorted(fields.items())]
+    return _wrapped("retry: " + ", ".join(parts))
+
+
 def _label(node: Node) -> str:
     kind = node.kind
     lines: list[str] = []
@@ -62,14 +104,16 @@ def _label(node: Node) -> str:
         if node.value:
             lines.append(f"({_short(node.value)})")
         if node.retry:
-            lines.append("retry")
+            lines.append(_retry_text(node))
         if node.timeout:
             lines.append(f"timeout {_short(node.timeout)}")
     elif kind == "map":
         lines.append(f"map {node.name}")
         lines.append(f"for {_short(node.item or '')} in {_short(node.iter or '')}")
     elif kind == "timer":
-        lines.append(f"timer {_short(node.value or '')}")
+        value = node.value or ""
+        lines.append("timer, fires after" if value.startswith("timedelta(") else "timer, fires at")
+        lines.append(_wrapped(value))
     elif kind == "assign":
         lines.append(_assign_text(node))
     elif kind == "choice":
@@ -94,7 +138,7 @@ def _label(node: Node) -> str:
 def _assign_text(node: Node) -> str:
     op = node.op or "="
     if op == "custom_status":
-        return f"status = {_short(node.value or '')}"
+        return f"set_custom_status({_short(node.value or '')})"
     if op == "append":
         return f"{node.target}.append({_short(node.value or '')})"
     if op == "cancel":
@@ -110,8 +154,16 @@ def _cluster_name(path: str) -> str:
     return "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", path)
 
 
-def render_dot(graph: CompiledGraph, trace: InstanceTrace | None = None) -> str:
-    """DOT source for ``graph``, overlaid with ``trace`` when given. Byte-stable."""
+def render_dot(
+    graph: CompiledGraph, trace: InstanceTrace | None = None, *, legend: bool = True
+) -> str:
+    """DOT source for ``graph``, overlaid with ``trace`` when given. Byte-stable.
+
+    Args:
+        graph: The graph.
+        trace: One instance's replay, drawn over the graph.
+        legend: Add a legend of the node kinds drawn (and the overlay colours).
+    """
     dot = graphviz.Digraph(name=graph.name, comment=f"durableflow graph {graph.name}")
     dot.attr(rankdir="TB", fontname="Helvetica", labelloc="t", label=graph.name)
     dot.attr("node", fontname="Helvetica", fontsize="11")
@@ -144,10 +196,34 @@ def render_dot(graph: CompiledGraph, trace: InstanceTrace | None = None) -> str:
     for path in all_paths:
         if "/" not in path:
             add_cluster(dot, path)
+    bundles = _bundles(graph)
+    drawn_bundles: set[tuple[str, tuple[str, ...]]] = set()
     for edge in graph.edges():
         attrs: dict[str, str] = {}
+        key = (edge.target, edge.names)
+        if edge.kind == "error" and key in bundles:
+            hub = bundles[key]
+            taken = trace is not None and (edge.source, edge.target) in trace.taken
+            dot.edge(
+                names[edge.source],
+                hub,
+                style="dashed,bold" if taken else "dashed",
+                color="#c62828",
+                arrowhead="none",
+            )
+            if key not in drawn_bundles:
+                drawn_bundles.add(key)
+                dot.node(hub, shape="point", width="0.08", color="#c62828")
+                dot.edge(
+                    hub,
+                    names[edge.target],
+                    style="dashed",
+                    color="#c62828",
+                    label=", ".join(edge.names),
+                )
+            continue
         if edge.kind == "guard":
-            attrs["label"] = _short(edge.guard or "")
+            attrs["label"] = _wrapped(edge.guard or "")
         elif edge.kind == "else":
             attrs["label"] = "else"
         elif edge.kind == "error":
@@ -157,11 +233,51 @@ def render_dot(graph: CompiledGraph, trace: InstanceTrace | None = None) -> str:
         if trace is not None and (edge.source, edge.target) in trace.taken:
             attrs.update(penwidth="2.5", style="bold" if edge.kind != "error" else "dashed,bold")
         dot.edge(names[edge.source], names[edge.target], **attrs)
+    if legend:
+        _legend(dot, graph, trace)
     return str(dot.source)
+
+
+def _bundles(graph: CompiledGraph) -> dict[tuple[str, tuple[str, ...]], str]:
+    """(handler, exception names) -> hub node name, for handlers many nodes can reach."""
+    sources: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    for edge in graph.edges():
+        if edge.kind == "error":
+            sources.setdefault((edge.target, edge.names), set()).add(edge.source)
+    keys = sorted(k for k, v in sources.items() if len(v) >= _BUNDLE_AT)
+    return {key: f"bundle{i}" for i, key in enumerate(keys)}
+
+
+def _legend(dot: graphviz.Digraph, graph: CompiledGraph, trace: InstanceTrace | None) -> None:
+    kinds = sorted({n.kind for n in graph.nodes()} - {"start"})
+    statuses = any(n.kind == "assign" and n.op == "custom_status" for n in graph.nodes())
+    with dot.subgraph(name="cluster_legend") as sub:
+        sub.attr(label="legend", style="rounded", color="#cfd8dc", fontsize="9")
+        sub.attr("node", fontsize="9", width="0", height="0", margin="0.05")
+        entries = [(f"legend_{k}", _KIND_NAMES[k], NODE_SHAPES[k]) for k in kinds]
+        if statuses:
+            entries.append(("legend_status", "custom status", STATUS_SHAPE))
+        for name, text, shape in entries:
+            sub.node(name, label=text, shape=shape)
+        if trace is not None:
+            for state, (fill, line) in STATE_COLORS.items():
+                sub.node(
+                    f"legend_{state}",
+                    label=state.replace("_", " "),
+                    shape="box",
+                    style="filled",
+                    fillcolor=fill,
+                    color=line,
+                )
+                entries.append((f"legend_{state}", state, "box"))
+        for (a, _, _), (b, _, _) in itertools.pairwise(entries):
+            sub.edge(a, b, style="invis")
 
 
 def _node_attrs(node: Node, trace: InstanceTrace | None) -> dict[str, str]:
     attrs = {"label": _label(node), "shape": NODE_SHAPES.get(node.kind, "box")}
+    if node.kind == "assign" and node.op == "custom_status":
+        attrs["shape"] = STATUS_SHAPE
     if node.kind == "activity":
         attrs["style"] = "rounded"
     if node.kind == "start":

@@ -176,3 +176,59 @@ def has_durable(node: cst.CSTNode, ctx: str) -> bool:
     finder = _DurableFinder(ctx)
     node.visit(finder)
     return finder.found
+
+
+def _names_of(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        return {n for el in target.elements for n in _names_of(el.value)}
+    if isinstance(target, cst.StarredElement):
+        return _names_of(target.value)
+    return set()
+
+
+class _Assignments(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.values: dict[str, cst.BaseExpression] = {}
+        self.counts: dict[str, int] = {}
+
+    def _count(self, names: set[str]) -> None:
+        for name in names:
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.values[target.target.value] = node.value
+            self._count(_names_of(target.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None and isinstance(node.target, cst.Name):
+            self.values[node.target.value] = node.value
+            self._count({node.target.value})
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._count(_names_of(node.target))
+
+    def visit_For(self, node: cst.For) -> None:
+        self._count(_names_of(node.target))
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None and isinstance(node.name.name, cst.Name):
+            self._count({node.name.name.value})
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+
+def single_assignments(body: cst.CSTNode, params: set[str]) -> dict[str, cst.BaseExpression]:
+    """Locals assigned exactly once in the function, by ``name = value``, and never a
+    parameter: ``name -> value`` (an activity name or a retry policy held in a variable)."""
+    finder = _Assignments()
+    body.visit(finder)
+    return {
+        name: value
+        for name, value in finder.values.items()
+        if finder.counts.get(name) == 1 and name not in params
+    }

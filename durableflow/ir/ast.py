@@ -145,9 +145,9 @@ class TupleExpr(Expr):
 
 @dataclass(frozen=True, slots=True)
 class DictExpr(Expr):
-    """``{k: v}`` (insertion ordered)."""
+    """``{k: v, **d}`` (insertion ordered); a ``None`` key marks a ``**`` unpacking."""
 
-    keys: tuple[Expr, ...]
+    keys: tuple[Expr | None, ...]
     values: tuple[Expr, ...]
 
 
@@ -163,7 +163,10 @@ class CompFor(Expr):
 
 @dataclass(frozen=True, slots=True)
 class ListComp(Expr):
-    """``[elt for ... in ... if ...]``."""
+    """``[elt for ... in ... if ...]``; also ``(elt for ...)`` (``kind="gen"``, evaluated
+    lazily like Python's generator expressions) and ``{elt: value for ...}`` (``kind="dict"``)."""
 
     elt: Expr
     clauses: tuple[CompFor, ...]
+    kind: str = "list"
+    value: Expr | None = None

@@ -7,8 +7,9 @@ the same error type and message as the source generator would.
 
 from __future__ import annotations
 
+import json
 import operator
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "BUILTINS",
     "CONTEXT_ATTRIBUTES",
     "CONTEXT_METHODS",
+    "NAMESPACES",
     "SAFE_ATTRIBUTES",
     "SAFE_METHODS",
     "ContextView",
@@ -70,8 +72,20 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "timedelta": timedelta,
     # Not in the documented list, but pure and needed to lower `for` loops and list copies.
     "list": list,
+    # Pure, and what ordinary orchestrators write: dict(...), isinstance(x, (int, float)),
+    # f-string fields with a spec or a conversion (`format(x, ".2f")`, `repr(x)`).
+    "dict": dict,
+    "tuple": tuple,
+    "isinstance": isinstance,
+    "format": format,
+    "repr": repr,
 }
 """Every callable name an expression may use."""
+
+NAMESPACES: dict[str, dict[str, Callable[..., Any]]] = {
+    "json": {"loads": json.loads, "dumps": json.dumps},
+}
+"""Modules an expression may name, with the pure functions it may call on them."""
 
 SAFE_ATTRIBUTES = frozenset(
     {
@@ -116,6 +130,38 @@ SAFE_METHODS = frozenset(
         "total_seconds",
         "isoformat",
         "get_result",
+        # more pure string methods
+        "lstrip",
+        "rstrip",
+        "rsplit",
+        "splitlines",
+        "partition",
+        "rpartition",
+        "title",
+        "capitalize",
+        "casefold",
+        "swapcase",
+        "zfill",
+        "ljust",
+        "rjust",
+        "center",
+        "find",
+        "rfind",
+        "removeprefix",
+        "removesuffix",
+        "isdigit",
+        "isnumeric",
+        "isalpha",
+        "isalnum",
+        "isspace",
+        "isupper",
+        "islower",
+        "format",
+        # pure reads of datetimes
+        "strftime",
+        "date",
+        "weekday",
+        "isoweekday",
     }
 )
 """Methods callable on any value: pure reads of strings, lists, dicts, times and tasks."""
@@ -148,6 +194,16 @@ class ContextView:
     def read(self, attr: str) -> Any:
         """Return the context attribute ``attr``."""
         return getattr(self._ctx, attr)
+
+
+class _Namespace:
+    """A module of :data:`NAMESPACES` named in an expression (``json``)."""
+
+    __slots__ = ("functions", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.functions = NAMESPACES[name]
 
 
 class _Method:
@@ -253,6 +309,8 @@ class _Evaluator:
                 return self.env[e.id]
             if e.id in BUILTINS:
                 return BUILTINS[e.id]
+            if e.id in NAMESPACES:
+                return _Namespace(e.id)
             raise NameError(f"name {e.id!r} is not defined")
         if isinstance(e, BinOp):
             left, right = self.eval(e.left), self.eval(e.right)
@@ -294,10 +352,21 @@ class _Evaluator:
         if isinstance(e, TupleExpr):
             return tuple(self.eval(x) for x in e.elts)
         if isinstance(e, DictExpr):
-            return {self.eval(k): self.eval(v) for k, v in zip(e.keys, e.values, strict=True)}
+            result_dict: dict[Any, Any] = {}
+            for k, v in zip(e.keys, e.values, strict=True):
+                if k is None:
+                    result_dict.update(_as_mapping(self.eval(v)))
+                else:
+                    key = self.eval(k)
+                    result_dict[key] = self.eval(v)
+            return result_dict
         if isinstance(e, ListComp):
+            if e.kind == "gen":
+                return self._generate(e, 0, dict(self.env))
             out: list[Any] = []
             self._comprehend(e, 0, dict(self.env), out)
+            if e.kind == "dict":
+                return dict(out)
             return out
         raise ExpressionEvalError(f"cannot evaluate {type(e).__name__}")
 
@@ -309,12 +378,45 @@ class _Evaluator:
             if all(inner.eval(cond) for cond in clause.ifs):
                 if i + 1 < len(e.clauses):
                     self._comprehend(e, i + 1, scope, out)
+                elif e.kind == "dict" and e.value is not None:
+                    key = inner.eval(e.elt)
+                    out.append((key, inner.eval(e.value)))
                 else:
                     out.append(inner.eval(e.elt))
+
+    def _generate(self, e: ListComp, i: int, scope: dict[str, Any]) -> Iterator[Any]:
+        """A generator expression: lazy, like Python's, so ``any``/``all`` stop early.
+
+        As in Python, the first ``for`` clause's iterable is evaluated at once; errors inside
+        surface as ``ExpressionEvalError`` from whoever consumes it.
+        """
+        clause: CompFor = e.clauses[i]
+        inner = _Evaluator(scope)
+        values = _bounded(inner.eval(clause.iter))
+
+        def run(values: Iterable[Any]) -> Iterator[Any]:
+            try:
+                for item in values:
+                    _bind_names(clause, item, scope)
+                    if all(inner.eval(cond) for cond in clause.ifs):
+                        if i + 1 < len(e.clauses):
+                            yield from self._generate(e, i + 1, scope)
+                        else:
+                            yield inner.eval(e.elt)
+            except ExpressionEvalError:
+                raise
+            except Exception as exc:
+                raise ExpressionEvalError(f"{type(exc).__name__}: {exc}", "", exc) from None
+
+        return run(values)
 
     def _attribute(self, value: Any, attr: str) -> Any:
         if attr.startswith("_"):
             raise ExpressionEvalError(f"attribute {attr!r} is private")
+        if isinstance(value, _Namespace):
+            if attr not in value.functions:
+                raise ExpressionEvalError(f"{value.name}.{attr} cannot be called in expressions")
+            return _Method(value.functions[attr])
         if isinstance(value, ContextView):
             if attr in CONTEXT_METHODS:
                 return _Method(value.read(attr))
@@ -353,6 +455,12 @@ def _bind_names(clause: CompFor, item: Any, scope: dict[str, Any]) -> None:
         raise ValueError(_unpack_message(len(clause.targets), len(items)))
     for name, value in zip(clause.targets, items, strict=True):
         scope[name] = value
+
+
+def _as_mapping(value: Any) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"'{type(value).__name__}' object is not a mapping")
+    return value
 
 
 def _unpack_message(expected: int, got: int) -> str:

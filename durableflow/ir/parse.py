@@ -183,9 +183,27 @@ class _ToAst(Transformer[Token, Expr]):
 
     def dict(self, meta: Any, *pairs: Tree[Any] | None) -> Expr:
         real = [p for p in pairs if p is not None]
-        keys = tuple(cast(Expr, p.children[0]) for p in real)
-        values = tuple(cast(Expr, p.children[1]) for p in real)
-        return DictExpr(keys, values, **_pos(meta))
+        keys: list[Expr | None] = []
+        values: list[Expr] = []
+        for item in real:
+            if item.data == "unpack":
+                keys.append(None)
+                values.append(cast(Expr, item.children[0]))
+            else:
+                keys.append(cast(Expr, item.children[0]))
+                values.append(cast(Expr, item.children[1]))
+        return DictExpr(tuple(keys), tuple(values), **_pos(meta))
+
+    def genexp(self, meta: Any, elt: Expr, *clauses: Tree[Any]) -> Expr:
+        comp = self.listcomp(meta, elt, *clauses)
+        assert isinstance(comp, ListComp)
+        return ListComp(comp.elt, comp.clauses, "gen", None, line=comp.line, column=comp.column)
+
+    def dictcomp(self, meta: Any, pair: Tree[Any], *clauses: Tree[Any]) -> Expr:
+        key, value = cast(Expr, pair.children[0]), cast(Expr, pair.children[1])
+        comp = self.listcomp(meta, key, *clauses)
+        assert isinstance(comp, ListComp)
+        return ListComp(key, comp.clauses, "dict", value, line=comp.line, column=comp.column)
 
     def listcomp(self, meta: Any, elt: Expr, *clauses: Tree[Any]) -> Expr:
         fors = []
@@ -204,7 +222,8 @@ class _ToAst(Transformer[Token, Expr]):
                     **_pos(meta),
                 )
             )
-        return ListComp(elt, tuple(fors), **_pos(meta))
+        pos = _pos(meta)
+        return ListComp(elt, tuple(fors), line=pos.get("line", 0), column=pos.get("column", 0))
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionSyntaxError:

@@ -107,10 +107,18 @@ def _p(e: Expr, need: int) -> str:
     if isinstance(e, ListExpr):
         return f"[{', '.join(_p(x, _TEST) for x in e.elts)}]"
     if isinstance(e, DictExpr):
-        items = (f"{_p(k, _TEST)}: {_p(v, _TEST)}" for k, v in zip(e.keys, e.values, strict=True))
+        items = (
+            f"**{_p(v, _ARITH)}" if k is None else f"{_p(k, _TEST)}: {_p(v, _TEST)}"
+            for k, v in zip(e.keys, e.values, strict=True)
+        )
         return "{" + ", ".join(items) + "}"
     if isinstance(e, ListComp):
-        return f"[{_p(e.elt, _TEST)} {' '.join(_clause(c) for c in e.clauses)}]"
+        clauses = " ".join(_clause(c) for c in e.clauses)
+        if e.kind == "gen":
+            return f"({_p(e.elt, _TEST)} {clauses})"
+        if e.kind == "dict" and e.value is not None:
+            return f"{{{_p(e.elt, _TEST)}: {_p(e.value, _TEST)} {clauses}}}"
+        return f"[{_p(e.elt, _TEST)} {clauses}]"
     raise TypeError(f"cannot print {type(e).__name__}")
 
 

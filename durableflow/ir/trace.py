@@ -67,7 +67,12 @@ class InstanceTrace:
         return None
 
     def node_state(self, node_id: str) -> str:
-        """``completed``, ``running``, ``failed`` or ``not_reached`` for drawing."""
+        """``completed``, ``running``, ``failed`` or ``not_reached`` for drawing.
+
+        Once the instance has ended nothing of it is still running: a task that never
+        completed there (the loser of a race, an event that won one and carries no task
+        result) is drawn completed, its node having done its part.
+        """
         if node_id not in self.visits:
             return "not_reached"
         tasks = self.node_tasks.get(node_id, ())
@@ -75,7 +80,8 @@ class InstanceTrace:
         last = self.path[-1] if self.path else None
         if node_id == last and self.status == "FAILED":
             return "failed"
-        if "running" in states:
+        ended = self.status in ("COMPLETED", "FAILED", "TERMINATED", "CONTINUED_AS_NEW")
+        if "running" in states and not ended:
             return "running"
         if states and states[-1] == "failed":
             return "failed"

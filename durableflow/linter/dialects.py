@@ -36,8 +36,9 @@ def naive_clock(api: str) -> bool:
 
 
 def str_uuid(api: str) -> bool:
-    """True if the API's ``new_uuid()`` returns ``str`` (Durable Functions, durabletask)."""
-    return api in (API_AZURE, API_DURABLETASK)
+    """True if the API's ``new_uuid()`` returns ``str`` (durableflow, Durable Functions,
+    durabletask; dapr has none)."""
+    return api in (API_DURABLEFLOW, API_AZURE, API_DURABLETASK)
 
 
 @dataclass(frozen=True, slots=True)

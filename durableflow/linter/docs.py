@@ -70,7 +70,8 @@ def usage() -> str:
     return (
         "`durable-lint [PATHS]` checks orchestrators (durableflow, Azure Durable Functions and "
         "durabletask styles) and the helpers they call, across modules. `--fix` applies safe "
-        "rewrites, `--unsafe-fixes` also meaning-changing ones, `--diff` shows them; "
+        "rewrites, `--fix --unsafe-fixes` also meaning-changing ones (`--unsafe-fixes` alone "
+        "only reports), `--diff` shows them; "
         "`--format json|sarif|github`; `# noqa: DUR001` or `# durable-lint: ignore[DUR001]` "
         "silences a line. Exit status: 0 clean, 1 findings, 2 usage or internal error. "
         "Design notes: `docs/linter.md`.\n\n"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from durableflow.runtime.context import OrchestrationContext
     from durableflow.runtime.executor import Replayer, StepResult, replay
     from durableflow.runtime.runtime import Runtime
-    from durableflow.runtime.tasks import Task, TimerTask
+    from durableflow.runtime.tasks import EventWithTimeoutTask, ExternalEventTask, Task, TimerTask
     from durableflow.runtime.worker import Worker
 
 _EXPORTS = {
@@ -30,6 +30,8 @@ _EXPORTS = {
     "StepResult": "executor",
     "replay": "executor",
     "Runtime": "runtime",
+    "EventWithTimeoutTask": "tasks",
+    "ExternalEventTask": "tasks",
     "Task": "tasks",
     "TimerTask": "tasks",
     "Worker": "worker",
@@ -39,6 +41,8 @@ _EXPORTS = {
 __all__ = [
     "Client",
     "Clock",
+    "EventWithTimeoutTask",
+    "ExternalEventTask",
     "FakeClock",
     "OrchestrationContext",
     "OrchestrationState",

@@ -32,7 +32,7 @@ from durableflow.runtime.clock import Clock
 from durableflow.runtime.executor import Replayer
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
-from durableflow.runtime.steps import build_commit
+from durableflow.runtime.steps import build_commit, is_invalid_step
 from durableflow.runtime.store.base import (
     ActivityLease,
     ActivityWorkItem,
@@ -269,7 +269,16 @@ class ActivityWork:
             try:
                 # A lone activity (a chain): its result and the next step share one
                 # transaction.
-                stepped, following = self._complete_and_step(item, result)
+                try:
+                    stepped, following = self._complete_and_step(item, result)
+                except Exception as err:
+                    if not is_invalid_step(err):
+                        raise
+                    # The step cannot be stored: record the result alone; the orchestration
+                    # thread takes the step and fails just this instance with the error.
+                    log.warning("step of %s cannot be stored (%s)", item.instance_id, err)
+                    self.store.complete_activity(item, result, now=self.clock.now())
+                    stepped, following = False, None
             except LeaseLostError:
                 log.warning(
                     "activity %s of %s finished after its lease was lost; its result "

@@ -22,6 +22,7 @@ from durableflow.core.retry import RetryPolicy
 from durableflow.runtime.instance_log import retrying
 from durableflow.runtime.tasks import (
     EventWithTimeoutTask,
+    ExternalEventTask,
     RetryableTask,
     ScheduledTask,
     Task,
@@ -203,7 +204,7 @@ class OrchestrationContext:
 
     def wait_for_external_event(
         self, name: str, timeout: timedelta | datetime | None = None
-    ) -> Task:
+    ) -> ExternalEventTask | EventWithTimeoutTask:
         """Wait for the next external event called ``name``.
 
         Events raised before anyone waits are buffered and matched by name, first in first

@@ -416,13 +416,26 @@ def raise_nondeterminism(
 
 
 def failure_of(exc: BaseException) -> FailureDetails:
-    """FailureDetails for an exception: qualified type, message and traceback text."""
+    """FailureDetails for an exception: qualified type, message and traceback text.
+
+    An exception whose ``str()`` raises gets the message ``<unprintable T>``, so that the
+    failure can always be recorded.
+    """
     cls = type(exc)
     name = cls.__qualname__
     if cls.__module__ != "builtins":
         name = f"{cls.__module__}.{name}"
-    trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ is not None else None
-    return FailureDetails(error_type=name, message=str(exc), stack_trace=trace)
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {cls.__qualname__}>"
+    trace = None
+    if exc.__traceback__ is not None:
+        try:
+            trace = "".join(traceback.format_exception(exc))
+        except Exception:
+            trace = None
+    return FailureDetails(error_type=name, message=message, stack_trace=trace)
 
 
 def _fresh(value: Any) -> Any:

@@ -30,6 +30,7 @@ _NONDETERMINISM = "NonDeterminismError"
 def step_committed(instance_id: str, commit: OrchestrationCommit) -> None:
     """Log the lifecycle events a committed step of ``instance_id`` recorded."""
     extra = {"instance_id": instance_id}
+    terminated = False
     for event in commit.new_events:
         if isinstance(event, h.ExecutionStarted):
             log.info("instance %s started: %s", instance_id, event.name, extra=extra)
@@ -52,7 +53,9 @@ def step_committed(instance_id: str, commit: OrchestrationCommit) -> None:
                     failure.message,
                     extra=extra,
                 )
-        elif isinstance(event, h.ExecutionTerminated):
+        elif isinstance(event, h.ExecutionTerminated) and not terminated:
+            # History records the request and then the outcome: log the instance ending once.
+            terminated = True
             log.info("instance %s terminated (reason: %r)", instance_id, event.reason, extra=extra)
         elif isinstance(event, h.ContinuedAsNew):
             log.info("instance %s continued as new", instance_id, extra=extra)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from durableflow.core import history as h
 from durableflow.core.actions import CreateTimer, ScheduleActivity, StartSubOrchestration
-from durableflow.core.errors import InvalidStateError
+from durableflow.core.errors import InvalidStateError, StoreError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.executor import StepResult, failure_of
 from durableflow.runtime.store.base import (
@@ -169,3 +169,12 @@ def failed_step(
     inputs.append(h.ExecutionFailed(timestamp=now, failure=failure))
     result = StepResult(RuntimeStatus.FAILED, new_events=inputs, failure=failure)
     return build_commit(inst, result, commit.consumed, now, execution_started(item))
+
+
+def is_invalid_step(err: Exception) -> bool:
+    """True when ``err``, raised by a store committing a step, says the step is invalid in
+    itself (a payload or an id the store refuses): committing it again cannot succeed, so
+    its instance fails (:func:`failed_step`) instead of being retried."""
+    return isinstance(err, TypeError | ValueError | OverflowError) and not isinstance(
+        err, StoreError
+    )

@@ -33,7 +33,7 @@ from typing import Any, Literal, overload
 from durableflow.core import history as h
 from durableflow.core.actions import activity_timeout as activity_timeout_of
 from durableflow.core.app import App
-from durableflow.core.errors import StoreError, StoreLockedError, UnknownFunctionError
+from durableflow.core.errors import StoreLockedError, UnknownFunctionError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime import instance_log
 from durableflow.runtime.activity_attempts import Attempt
@@ -48,6 +48,7 @@ from durableflow.runtime.steps import (
     build_commit,
     execution_started,
     failed_step,
+    is_invalid_step,
     split_messages,
 )
 from durableflow.runtime.store.base import (
@@ -61,14 +62,6 @@ from durableflow.runtime.store.base import (
 log = logging.getLogger("durableflow.worker")
 
 _Decided = tuple[OrchestrationWorkItem, OrchestrationCommit, Replayer | None, int]
-
-
-def _is_invalid_step(err: Exception) -> bool:
-    """True when ``err`` says a step's commit is invalid in itself (a payload or an id the
-    store refuses): committing it again cannot succeed, so its instance fails instead."""
-    return isinstance(err, TypeError | ValueError | OverflowError) and not isinstance(
-        err, StoreError
-    )
 
 
 class Worker(Lifecycle, ActivityWork, LeaseKeeper):
@@ -287,7 +280,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         for _, commit, _, _ in decided:
             commit.leased.clear()
         if len(decided) == 1:
-            if not _is_invalid_step(first):
+            if not is_invalid_step(first):
                 raise first  # the store failed, not the step: retried after the poll interval
             return [self._commit_alone(decided, 0, now, first)]
         applied: list[bool | None] = []
@@ -327,7 +320,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
             except Exception as exc:
                 commit.leased.clear()
                 err = exc
-        if _is_invalid_step(err):
+        if is_invalid_step(err):
             log.error("step of %s cannot be stored (%s); failing the instance", iid, err)
             failed = failed_step(item, commit, err, now)
             try:

@@ -21,7 +21,15 @@ from durableflow.ir.graph import CompiledGraph
 from durableflow.runtime.graph_interpreter import graph_orchestrator
 from durableflow.testing.world import DEFAULT_RESULTS, RandomSource, simulate
 
-__all__ = ["DEFAULT_RESULTS", "Outcome", "World", "check_equivalence", "drive", "event_names"]
+__all__ = [
+    "DEFAULT_RESULTS",
+    "Outcome",
+    "World",
+    "check_equivalence",
+    "compare_histories",
+    "drive",
+    "event_names",
+]
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,24 @@ def event_names(graph: CompiledGraph) -> tuple[str, ...]:
     return tuple(sorted({n.name for n in graph.nodes() if n.kind == "wait_event" and n.name}))
 
 
+def compare_histories(
+    expected: Sequence[dict[str, Any]],
+    actual: Sequence[dict[str, Any]],
+    expected_end: tuple[Any, ...] = (),
+    actual_end: tuple[Any, ...] = (),
+) -> str | None:
+    """The first difference between a generator's history (and end) and a graph's, as text;
+    None when they are the same."""
+    for i, (a, b) in enumerate(zip(expected, actual, strict=False)):
+        if a != b:
+            return f"history differs at event {i}:\n generator: {a}\n graph:     {b}"
+    if len(expected) != len(actual):
+        return f"history lengths differ: generator {len(expected)}, graph {len(actual)}"
+    if expected_end != actual_end:
+        return f"the runs end differently: generator {expected_end!r}, graph {actual_end!r}"
+    return None
+
+
 def check_equivalence(
     generator: Callable[..., Any],
     graph: CompiledGraph,
@@ -130,18 +156,15 @@ def check_equivalence(
     names = {"activity_name": activity_name, "orchestrator_name": orchestrator_name}
     expected = drive(generator, input, world, name=graph.name, **names)
     actual = drive(graph_orchestrator(graph), input, world, name=graph.name, **names)
-    for i, (a, b) in enumerate(zip(expected.history, actual.history, strict=False)):
-        if a != b:
-            raise AssertionError(f"history differs at event {i}:\n generator: {a}\n graph:     {b}")
-    if len(expected.history) != len(actual.history):
-        raise AssertionError(
-            f"history lengths differ: generator {len(expected.history)}, "
-            f"graph {len(actual.history)}"
-        )
-    for attr in ("status", "output", "failure", "custom_status", "continue_input"):
-        if getattr(expected, attr) != getattr(actual, attr):
-            raise AssertionError(
-                f"{attr} differs: generator {getattr(expected, attr)!r}, "
-                f"graph {getattr(actual, attr)!r}"
-            )
+    problem = compare_histories(expected.history, actual.history)
+    if problem is None:
+        for attr in ("status", "output", "failure", "custom_status", "continue_input"):
+            if getattr(expected, attr) != getattr(actual, attr):
+                problem = (
+                    f"{attr} differs: generator {getattr(expected, attr)!r}, "
+                    f"graph {getattr(actual, attr)!r}"
+                )
+                break
+    if problem is not None:
+        raise AssertionError(problem)
     return expected, actual

@@ -9,8 +9,9 @@ result twice, or let an activity's lease expire (its result arrives twice, the s
 a rerun). Time skips: a timer fires at its due time, however far ahead.
 
 Three sources drive it: a seeded :class:`RandomSource` (the compiler's equivalence check),
-hypothesis draws (:mod:`durableflow.testing.fuzz`), and a :class:`Tape` replaying the
-decisions of an earlier run (crash equivalence, graph equivalence, saved counterexamples).
+hypothesis-drawn bytes (:mod:`durableflow.testing.entropy`), and a
+:class:`~durableflow.testing.tape.Tape` replaying the decisions of an earlier run (crash
+equivalence, graph equivalence, saved counterexamples).
 ``durableflow.testing.run_orchestration`` runs the real worker and store on the same
 virtual clock instead.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -39,7 +40,6 @@ __all__ = [
     "SimRun",
     "Source",
     "Step",
-    "Tape",
     "TracingReplayer",
     "simulate",
 ]
@@ -166,8 +166,16 @@ class Source(Protocol):
         """The payload of external event ``name``."""
         ...
 
+    def together(self) -> bool:
+        """Whether a second thing happens in the same step (at the same time)."""
+        ...
+
     def flag(self, what: str) -> bool:
-        """Whether to inject ``what``: "crash", "duplicate", "lease" or "same_step"."""
+        """Whether to inject ``what`` here: "crash", "duplicate" or "lease"."""
+        ...
+
+    def rerun(self, kind: str, name: str, value: Any) -> tuple[bool, Any]:
+        """The outcome of an activity's second run after its first lease expired."""
         ...
 
 
@@ -216,79 +224,17 @@ class RandomSource:
         """One of ``results``."""
         return self._rng.choice(self.results)
 
+    def together(self) -> bool:
+        """One thing per step."""
+        return False
+
     def flag(self, what: str) -> bool:
         """Never injects anything."""
         return False
 
-
-class Tape:
-    """Replays the answers a source gave, recorded by :func:`simulate`; when the code asks
-    something the tape does not hold (it behaves differently), answers the default
-    (first choice, no delay, result None, no injection) and sets ``ran_out``.
-
-    Args:
-        answers: ``(method, answer)`` pairs from ``SimRun.tape``.
-        skip: methods answered by default without reading the tape (e.g. replay a run's
-            outcomes without its crashes: ``skip={"flag"}``), or flags to keep off.
-        flags: a source asked instead for every ``flag`` (crashes drawn afresh over
-            recorded outcomes).
-    """
-
-    def __init__(
-        self,
-        answers: Iterable[tuple[str, Any]],
-        *,
-        skip: Iterable[str] = (),
-        flags: Source | None = None,
-    ) -> None:
-        self._answers = [a for a in answers if a[0] != "flag"]
-        self._pos = 0
-        self._skip = frozenset(skip)
-        self._flags = flags
-        self.ran_out = False
-
-    def _next(self, method: str, default: Any) -> Any:
-        if self._pos < len(self._answers) and self._answers[self._pos][0] == method:
-            answer = self._answers[self._pos][1]
-            self._pos += 1
-            return answer
-        self.ran_out = True
-        return default
-
-    def begin_step(self, step: int) -> None:
-        """Nothing to do."""
-        if self._flags is not None:
-            self._flags.begin_step(step)
-
-    def choose(self, choices: Sequence[Choice]) -> int:
-        """The recorded index (or 0)."""
-        index = int(self._next("choose", 0))
-        return index if index < len(choices) else 0
-
-    def arrival(self, now: datetime, limit: datetime | None) -> datetime:
-        """The recorded time (or now)."""
-        answer = self._next("arrival", now)
-        return answer if isinstance(answer, datetime) else now
-
-    def timer_time(self, now: datetime, fire_at: datetime) -> datetime:
-        """The recorded time (or the due time)."""
-        answer = self._next("timer_time", max(now, fire_at))
-        return answer if isinstance(answer, datetime) else max(now, fire_at)
-
-    def outcome(self, kind: str, name: str, value: Any) -> tuple[bool, Any]:
-        """The recorded outcome (or success with None)."""
-        answer = self._next("outcome", (True, None))
-        return (bool(answer[0]), answer[1])
-
-    def event_value(self, name: str) -> Any:
-        """The recorded payload (or None)."""
-        return self._next("event_value", None)
-
-    def flag(self, what: str) -> bool:
-        """Asks ``flags`` if given; otherwise never injects anything."""
-        if what in self._skip or self._flags is None:
-            return False
-        return self._flags.flag(what)
+    def rerun(self, kind: str, name: str, value: Any) -> tuple[bool, Any]:
+        """Never asked (no leases expire)."""
+        return self.outcome(kind, name, value)
 
 
 class _Recorder:
@@ -316,8 +262,14 @@ class _Recorder:
     def event_value(self, name: str) -> Any:
         return self._keep("event_value", self.inner.event_value(name))
 
+    def together(self) -> bool:
+        return self._keep("together", self.inner.together())
+
     def flag(self, what: str) -> bool:
         return self._keep("flag", self.inner.flag(what))
+
+    def rerun(self, kind: str, name: str, value: Any) -> tuple[bool, Any]:
+        return self._keep("rerun", self.inner.rerun(kind, name, value))
 
     def _keep(self, method: str, answer: _A) -> _A:
         self.tape.append((method, answer))
@@ -455,7 +407,7 @@ def simulate(
                 break
             picked = [choices[recorder.choose(choices)]]
             limit = min(timers.values()) if timers else None
-            if len(choices) > 1 and recorder.flag("same_step"):
+            if len(choices) > 1 and recorder.together():
                 rest = [c for c in choices if c != picked[0]]
                 picked.append(rest[recorder.choose(rest)])
             new: list[HistoryEvent] = list(redeliver)
@@ -472,7 +424,7 @@ def simulate(
                     if recorder.flag("duplicate"):
                         redeliver.append(event)
                     elif recorder.flag("lease"):
-                        redeliver.append(_completion(done, clock, recorder))
+                        redeliver.append(_completion(done, clock, recorder, rerun=True))
             crashed = recorder.flag("crash")
             if fresh_replay or crashed:
                 replayer = TracingReplayer(orchestrator, **names)
@@ -529,9 +481,12 @@ def _happen(
     return _completion(action, clock, source), action
 
 
-def _completion(action: Action, clock: datetime, source: Source) -> HistoryEvent:
+def _completion(
+    action: Action, clock: datetime, source: Source, *, rerun: bool = False
+) -> HistoryEvent:
     assert isinstance(action, ScheduleActivity | StartSubOrchestration)
-    ok, value = source.outcome(action.KIND, action.name, action.input)
+    ask = source.rerun if rerun else source.outcome
+    ok, value = ask(action.KIND, action.name, action.input)
     task_id = action.task_id
     sub = isinstance(action, StartSubOrchestration)
     if not ok:

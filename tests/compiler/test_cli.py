@@ -13,6 +13,7 @@ import pytest
 from durableflow.cli import main
 from durableflow.compiler import compile_file
 from durableflow.core.app import App
+from durableflow.ir import CompiledGraph
 from durableflow.runtime.client import Client
 from durableflow.runtime.store import open_store
 from durableflow.runtime.worker import Worker
@@ -129,6 +130,19 @@ def test_graph_draws_every_orchestrator_into_a_directory(
 ) -> None:
     assert main(["graph", str(CASES / "subs.py"), "-o", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child.dot", "parent.dot"]
+
+
+def test_graph_refuses_an_instance_of_another_orchestrator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _run_store(tmp_path)
+    other = tmp_path / "other.json"
+    data = json.loads((tmp_path / "old.json").read_text("utf-8"))
+    data["graph"]["name"] = "refund"
+    data.pop("ir_hash")
+    other.write_text(CompiledGraph.from_dict(data).to_json(), "utf-8")
+    assert main(["graph", str(other), "--instance", "late", "--store", url]) == 2
+    assert "runs orchestrator 'order', not 'refund'" in capsys.readouterr().err
 
 
 # The first bytes of each format: what `dot` writes for it.

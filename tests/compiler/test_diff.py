@@ -121,3 +121,68 @@ def test_swapping_activities_inside_a_loop_is_breaking() -> None:
     )
     classes = {(c.severity, c.what) for c in diff_graphs(_graph(loop), _graph(swapped))}
     assert ("breaking", "reordered") in classes
+
+
+def test_wrapping_calls_in_try_is_not_breaking() -> None:
+    wrapped = """
+    try:
+        a = yield ctx.call_activity("reserve", x, retry=df.RetryPolicy(timedelta(seconds=1), 3))
+        b = yield ctx.call_activity("charge", a)
+    except df.TaskFailedError:
+        return None
+    if b > 1:
+        yield ctx.call_activity("notify", b)
+    return b
+"""
+    classes = _classes(wrapped)
+    assert ("risky", "moved") in classes
+    assert not {c for c in classes if c[0] == "breaking"}
+
+
+def test_wrapping_a_call_in_a_new_branch_is_risky_not_breaking() -> None:
+    branched = BASE.replace(
+        '    b = yield ctx.call_activity("charge", a)',
+        '    if a is not None:\n        b = yield ctx.call_activity("charge", a)\n    else:\n'
+        "        b = 0",
+    )
+    classes = _classes(branched)
+    assert ("risky", "moved") in classes
+    assert not {c for c in classes if c[0] == "breaking"}
+
+
+def test_old_histories_replay_on_a_graph_that_wraps_calls_in_try() -> None:
+    old, new = (
+        _graph(BASE),
+        _graph(
+            BASE.replace("    a = yield", "    try:\n        a = yield").replace(
+                "\n    b = yield", "\n    except df.TaskFailedError:\n        a = 0\n    b = yield"
+            )
+        ),
+    )
+    histories = []
+    for seed in range(5):
+        outcome = drive(graph_orchestrator(old), 3, World(seed=seed, results=(2,)), name="order")
+        histories.append((f"i{seed}", [event_from_dict(e) for e in outcome.history[:-1]]))
+    verdicts = check_instances(new, histories, trace_history, old)
+    assert [v.breaks for v in verdicts] == [False] * 5
+    inserted = _graph(
+        BASE.replace(
+            "    b = yield", '    yield ctx.call_activity("fraud_check", a)\n    b = yield'
+        )
+    )
+    assert any(v.breaks for v in check_instances(inserted, histories, trace_history, old))
+
+
+def test_swapping_two_calls_to_the_same_activity_is_breaking() -> None:
+    two = """
+    a = yield ctx.call_activity("lookup", 1)
+    b = yield ctx.call_activity("lookup", 2)
+    return [a, b]
+"""
+    swapped = """
+    b = yield ctx.call_activity("lookup", 2)
+    a = yield ctx.call_activity("lookup", 1)
+    return [a, b]
+"""
+    changes = diff_graphs(_graph(two), _graph(swapped))
+    assert ("breaking", "swapped") in {(c.severity, c.what) for c in changes}

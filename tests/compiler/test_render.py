@@ -81,3 +81,104 @@ def test_real_dot_renders_svg() -> None:
     graph = _graphs(HERE / "cases" / "race.py")[0]
     svg = render(graph, "svg").decode("utf-8")
     assert svg.lstrip().startswith("<?xml") and "race/wait_event:Approval#0" in svg
+
+
+RETRY_AND_BUNDLE = """
+from datetime import timedelta
+import durableflow as df
+app = df.App()
+
+RETRY = df.RetryPolicy(first_interval=timedelta(seconds=5), max_attempts=4, backoff_coefficient=2.0)
+
+
+@app.orchestrator
+def pipeline(ctx: df.OrchestrationContext, job):
+    ctx.set_custom_status("starting")
+    try:
+        a = yield ctx.call_activity("extract", job, retry=RETRY)
+        b = yield ctx.call_activity("transform", a)
+        c = yield ctx.call_activity("load", b)
+        yield ctx.create_timer(timedelta(minutes=10))
+    except df.TaskFailedError:
+        yield ctx.call_activity("alert", job)
+        return None
+    if c is not None and job.get("notify_everyone_in_the_organisation") and len(str(c)) > 3:
+        yield ctx.call_activity("notify", c)
+    return c
+"""
+
+
+def _pipeline() -> CompiledGraph:
+    return compile_source(RETRY_AND_BUNDLE)[0]
+
+
+def test_retry_timer_status_bundles_and_legend_draw_their_golden_dot() -> None:
+    _check_golden("pipeline.dot", render_dot(_pipeline()))
+
+
+def test_retry_settings_and_timer_durations_are_on_their_nodes() -> None:
+    dot = render_dot(_pipeline()).replace("\n", " ")
+    assert "retry: 4 attempts, first timedelta(seconds=5), backoff_coefficient=2.0" in dot
+    assert "timer, fires after timedelta(minutes=10)" in dot
+
+
+def test_long_guards_are_wrapped_not_cut() -> None:
+    dot = render_dot(_pipeline())
+    assert "..." not in "".join(
+        line for line in dot.splitlines() if "label=" in line and "->" in line
+    )
+    assert "notify_everyone_in_the_organisation" in dot
+
+
+def test_custom_status_is_drawn_as_a_status_not_an_assignment() -> None:
+    dot = render_dot(_pipeline())
+    assert "set_custom_status('starting')" in dot and "shape=tab" in dot
+
+
+def test_error_edges_into_one_handler_are_bundled() -> None:
+    dot = render_dot(_pipeline())
+    assert dot.count("\tbundle0 [") == 1 and dot.count("-> bundle0") == 4
+    assert dot.count("label=TaskFailedError") == 1
+
+
+def test_a_completed_race_draws_no_node_running() -> None:
+    graph = _graphs(HERE / "cases" / "race.py")[0]
+    for seed in range(20):
+        world = World(seed=seed, events=("Approval",), failure_rate=0.0)
+        out = drive(graph_orchestrator(graph), {"hours": 72}, world, name="race")
+        trace = trace_history(graph, [event_from_dict(e) for e in out.history])
+        if trace.status == "COMPLETED":
+            break
+    assert trace.status == "COMPLETED"
+    assert {trace.node_state(n) for n in trace.visits} == {"completed"}
+
+
+def _big_graph() -> CompiledGraph:
+    steps = "\n".join(
+        f'        r{i} = yield ctx.call_activity("step{i}", r{i - 1})\n'
+        f"        if r{i} == {i}:\n"
+        f'            yield ctx.call_activity("note{i}", r{i})'
+        for i in range(1, 17)
+    )
+    source = (
+        "import durableflow as df\napp = df.App()\n\n@app.orchestrator\n"
+        "def big(ctx: df.OrchestrationContext, r0):\n    try:\n"
+        + steps
+        + "\n    except df.TaskFailedError:\n        yield ctx.call_activity('undo', r0)\n"
+        "        return None\n    return r16\n"
+    )
+    return compile_source(source)[0]
+
+
+@pytest.mark.skipif(
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="Graphviz `dot` is not installed (make install provides it)",
+)
+def test_real_dot_renders_an_svg_of_a_graph_of_more_than_50_nodes() -> None:
+    graph = _big_graph()
+    nodes = list(graph.nodes())
+    assert len(nodes) > 50
+    svg = render(graph, "svg").decode("utf-8")
+    assert svg.lstrip().startswith("<?xml")
+    assert all(node.id in svg for node in nodes)
+    assert svg.count("TaskFailedError") == 1  # 32 error edges drawn as one bundle

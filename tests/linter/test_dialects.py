@@ -123,13 +123,19 @@ def test_uuid4_hex_becomes_new_uuid_without_dashes_where_it_returns_str(template
     assert 'key = context.new_uuid().replace("-", "")\n' in fixed
 
 
-def test_uuid4_hex_in_durableflow_works_whatever_new_uuid_returns() -> None:
+def test_uuid4_hex_in_durableflow_drops_the_dashes_of_new_uuid() -> None:
     source = (
         "import uuid\nimport durableflow as df\napp = df.App()\n@app.orchestrator\n"
         "def o(ctx, x):\n    key = uuid.uuid4().hex\n    yield ctx.call_activity('a', key)\n"
     )
     fixed = fix_source(source, "m.py", "m", LintConfig()).source
-    assert 'key = str(ctx.new_uuid()).replace("-", "")\n' in fixed
+    assert 'key = ctx.new_uuid().replace("-", "")\n' in fixed
+
+
+@pytest.mark.parametrize("template", [AZURE, DURABLETASK])
+def test_other_uuid_attributes_are_not_rewritten(template: str) -> None:
+    body = "n = uuid.uuid4().int"
+    assert _fixed(template, body, unsafe=True) == _module(template, body)
 
 
 @pytest.mark.parametrize("template", [AZURE, DURABLETASK])

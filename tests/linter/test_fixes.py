@@ -93,7 +93,7 @@ def test_cli_fix_writes_the_file_and_exits_clean(
     root = write_files({"flows.py": FILE})
     assert main(["--no-cache", "-j", "1", "--fix", str(root)]) == 0
     text = (root / "flows.py").read_text()
-    assert "str(ctx.new_uuid())" in text and "# keep this comment" in text
+    assert 'ctx.call_activity("a", ctx.new_uuid())' in text and "# keep this comment" in text
 
 
 def test_cli_diff_prints_a_diff_and_writes_nothing(
@@ -104,7 +104,7 @@ def test_cli_diff_prints_a_diff_and_writes_nothing(
     assert main(["--no-cache", "-j", "1", "--diff", str(root)]) == 1
     out = capsys.readouterr().out
     assert '-    yield ctx.call_activity("a", str(uuid.uuid4()))' in out
-    assert '+    yield ctx.call_activity("a", str(ctx.new_uuid()))' in out
+    assert '+    yield ctx.call_activity("a", ctx.new_uuid())' in out
     assert (root / "flows.py").read_text() == before
 
 
@@ -115,7 +115,7 @@ def test_cli_fix_keeps_crlf_line_endings(
     (root / "flows.py").write_bytes(FILE.replace("\n", "\r\n").encode())
     assert main(["--no-cache", "-j", "1", "--fix", str(root)]) == 0
     data = (root / "flows.py").read_bytes()
-    assert b"str(ctx.new_uuid())" in data and data.count(b"\r\n") == FILE.count("\n")
+    assert b'("a", ctx.new_uuid())' in data and data.count(b"\r\n") == FILE.count("\n")
 
 
 UNSAFE_FILE = """

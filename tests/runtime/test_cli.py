@@ -15,6 +15,7 @@ COMMANDS = [
     "worker",
     "start",
     "status",
+    "wait",
     "raise-event",
     "terminate",
     "suspend",
@@ -355,3 +356,43 @@ def test_verbosity_flags_before_and_after_the_command_add_up() -> None:
 
     args = build_parser().parse_args(["-v", "list", "-v", "-q"])
     assert (args.verbose + args.verbose_before, args.quiet + args.quiet_before) == (2, 1)
+
+
+def test_wait_prints_the_final_status_and_exits_0_when_completed(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "echo_once", "--id", "w0", "--input", "5", "--store", url)
+    with df.Runtime(app, url):
+        code, out, _ = run(capsys, "wait", "w0", "--timeout", "30", "--store", url)
+    assert code == 0 and "runtime_status:  COMPLETED" in out and "output:          5" in out
+
+
+def test_wait_exits_1_when_the_instance_did_not_complete(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "w2", "--store", url)
+    run(capsys, "terminate", "w2", "--store", url)
+    with df.Runtime(app, url):
+        code, out, _ = run(capsys, "wait", "w2", "--json", "--store", url)
+    assert code == 1 and json.loads(out)["runtime_status"] == "TERMINATED"
+
+
+def test_wait_that_times_out_exits_1_and_says_the_instance_goes_on(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "start", "waits", "--id", "w3", "--store", url)
+    code, _, err = run(capsys, "wait", "w3", "--timeout", "0.05", "--store", url)
+    assert code == 1 and "still PENDING" in err and "keeps running" in err
+
+
+def test_log_lines_go_to_stderr_as_it_is_when_they_are_logged(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import logging
+
+    main(["list", "--store", url])
+    later = io.StringIO()
+    monkeypatch.setattr("sys.stderr", later)
+    logging.getLogger("durableflow.instance").error("logged after the run")
+    assert "logged after the run" in later.getvalue()

@@ -389,3 +389,20 @@ def test_a_retry_policy_whose_handle_raises_fails_the_execution() -> None:
     r = run.feed(step(1, failed(0)))
     assert r.status is RuntimeStatus.FAILED
     assert r.failure is not None and "handle broke" in r.failure.message
+
+
+class Unprintable(ValueError):
+    def __str__(self) -> str:
+        raise RuntimeError("cannot print this error")
+
+
+def test_an_orchestrator_error_whose_str_raises_fails_with_its_own_type() -> None:
+    def orch(ctx: Ctx, _: Any) -> Any:
+        yield ctx.create_timer(timedelta(seconds=1))
+        raise Unprintable()
+
+    run = Run(orch)
+    r = run.feed(step(1, fired(0, 1)))
+    assert r.status is RuntimeStatus.FAILED and r.failure is not None
+    assert r.failure.error_type.endswith("Unprintable")
+    assert r.failure.message == "<unprintable Unprintable>"

@@ -146,3 +146,14 @@ def test_nothing_below_warning_is_logged_at_warning_level(
     iid = rt.client.start_new(chain, input=1)
     rt.client.wait_for_completion(iid, timeout=30)
     assert lines(caplog, iid) == []
+
+
+def test_a_terminated_instance_is_logged_once(
+    rt: df.Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="durableflow")
+    iid = rt.client.start_new(waits)
+    rt.client.terminate(iid, "no longer needed")
+    rt.client.wait_for_completion(iid, timeout=30)
+    ended = [m for m in lines(caplog, iid) if "terminated" in m]
+    assert ended == [f"instance {iid} terminated (reason: 'no longer needed')"]

@@ -190,6 +190,59 @@ def test_a_refused_step_is_recorded_in_the_failed_instances_history(store: Store
     assert "TaskScheduled" not in kinds
 
 
+class RefusesCompletion:
+    """A real store that refuses, as invalid, the step that would complete instance
+    ``refused``, on every path a step can take to the store (batch, chain, fused)."""
+
+    def __init__(self, store: Store, refused: str) -> None:
+        self.store = store
+        self.refused = refused
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _check(self, iid: str, commit: OrchestrationCommit) -> None:
+        if iid == self.refused and commit.status is df.RuntimeStatus.COMPLETED:
+            raise df.PayloadError("value of type Widget is not JSON")
+
+    def commit_orchestrations(
+        self, batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]], **kw: Any
+    ) -> list[bool]:
+        for item, commit in batch:
+            self._check(item.instance.instance_id, commit)
+        return self.store.commit_orchestrations(batch, **kw)
+
+    def complete_activity_with_step(self, item: Any, result: Any, step: Any, **kw: Any) -> bool:
+        self._check(item.instance_id, step.commit)
+        return self.store.complete_activity_with_step(item, result, step, **kw)
+
+    def complete_activity_and_step(self, item: Any, result: Any, **kw: Any) -> Any:
+        decide = kw.pop("decide")
+
+        def checked(work: OrchestrationWorkItem) -> OrchestrationCommit:
+            commit = decide(work)
+            self._check(work.instance.instance_id, commit)
+            return commit
+
+        return self.store.complete_activity_and_step(item, result, decide=checked, **kw)
+
+
+def test_a_refused_step_after_an_activity_keeps_the_result_and_fails_the_instance(
+    store: Store,
+) -> None:
+    client = df.Client(store, app=app)
+    iid = client.start_new(doubles, input=3)
+    other = client.start_new(doubles, input=4)
+    worker = Worker(app, RefusesCompletion(store, iid), activity_concurrency=0)  # type: ignore[arg-type]
+    drain(worker)
+    st = status(store, iid)
+    assert st.runtime_status is df.RuntimeStatus.FAILED
+    assert st.failure is not None and "Widget is not JSON" in st.failure.message
+    results = [e for e in client.get_history(iid).events if e.TYPE == "TaskCompleted"]
+    assert [e.result for e in results] == [6]  # type: ignore[attr-defined]
+    assert status(store, other).output == 8
+
+
 class BusyOnce:
     """A real store whose first batch commit fails as a busy SQLite database would."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from durableflow.discovery import API_DAPR, API_DURABLEFLOW
+from durableflow.discovery import API_DAPR
 from durableflow.discovery.tree import iter_nodes
 from durableflow.linter.dialects import str_uuid
 from durableflow.linter.facts import FunctionFacts, Reference
@@ -20,11 +20,11 @@ class RandomUuid(BannedApiRule):
     instance id must be the same on every replay, or the history no longer matches.
     ``ctx.new_uuid()`` is a name-based UUID of the instance id and a counter, identical on every
     replay. Name-based ``uuid.uuid3``/``uuid.uuid5`` are deterministic and allowed. ``--fix``
-    rewrites ``uuid.uuid4()``. Durable Functions' and durabletask's ``new_uuid()`` return a
-    ``str``: there ``str(uuid.uuid4())`` becomes ``context.new_uuid()``, ``uuid.uuid4().hex``
-    becomes ``context.new_uuid().replace("-", "")``, and a bare ``uuid.uuid4()`` is rewritten
-    only by ``--unsafe-fixes`` (the value changes type). dapr's context has no ``new_uuid()``,
-    so nothing is rewritten there.
+    rewrites ``uuid.uuid4()``. ``new_uuid()`` returns a ``str`` (in durableflow as in Durable
+    Functions and durabletask): ``str(uuid.uuid4())`` becomes ``ctx.new_uuid()``,
+    ``uuid.uuid4().hex`` becomes ``ctx.new_uuid().replace("-", "")``, other UUID attributes are
+    left alone, and a bare ``uuid.uuid4()`` is rewritten only by ``--unsafe-fixes`` (the value
+    changes type). dapr's context has no ``new_uuid()``, so nothing is rewritten there.
     """
 
     CODE = "DUR002"
@@ -72,8 +72,8 @@ class RandomUuid(BannedApiRule):
         if isinstance(parent, cst.Attribute) and parent.attr.value == "hex":
             text = new if str_uuid(facts.api) else f"str({new})"
             return Edit(parent, cst.parse_expression(f'{text}.replace("-", "")'), safe=True)
-        if facts.api == API_DURABLEFLOW:
-            return Edit(call, cst.parse_expression(new), safe=True)
+        if isinstance(parent, cst.Attribute):
+            return None  # .int, .bytes, ...: a str has none of them; no rewrite is right
         if (
             isinstance(parent, cst.Call)
             and len(parent.args) == 1

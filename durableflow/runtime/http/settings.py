@@ -40,10 +40,16 @@ class HttpSettings:
     max_wait: float = 300.0
 
     @classmethod
-    def from_env(cls, api_key: str | None = None, **kw: object) -> HttpSettings:
+    def from_env(
+        cls,
+        api_key: str | None = None,
+        *,
+        max_body_bytes: int = 1024 * 1024,
+        cors_origins: tuple[str, ...] = (),
+    ) -> HttpSettings:
         """Settings with ``api_key`` or, when it is None, ``$DURABLEFLOW_API_KEY``."""
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
-        return cls(api_key=key, **kw)  # type: ignore[arg-type]
+        return cls(api_key=key, max_body_bytes=max_body_bytes, cors_origins=cors_origins)
 
 
 def is_loopback(host: str) -> bool:

@@ -97,3 +97,14 @@ def test_graphs_from_a_folder_are_drawn_without_compiling_the_source(tmp_path: P
             assert http.get(f"/dashboard/api/instances/{other}/graph").json()["svg"] is None
     finally:
         assert server.stop() == 0
+
+
+def test_serve_has_help_naming_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from durableflow.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for option in ["--store", "--host", "--port", "--graphs", "--api-key", "--max-body-bytes"]:
+        assert option in out
