@@ -297,13 +297,19 @@ def _node_attrs(node: Node, trace: InstanceTrace | None) -> dict[str, str]:
     return attrs
 
 
-def render(graph: CompiledGraph, fmt: str = "svg", trace: InstanceTrace | None = None) -> bytes:
+def render(
+    graph: CompiledGraph,
+    fmt: str = "svg",
+    trace: InstanceTrace | None = None,
+    *,
+    legend: bool = True,
+) -> bytes:
     """Render with Graphviz's ``dot`` (must be installed) to ``svg``, ``png``, ``pdf`` or ``dot``.
 
     Raises:
         graphviz.ExecutableNotFound: ``dot`` is not installed.
     """
-    source = render_dot(graph, trace)
+    source = render_dot(graph, trace, legend=legend)
     if fmt == "dot":
         return source.encode("utf-8")
     data: bytes = graphviz.Source(source).pipe(format=fmt)
@@ -311,9 +317,10 @@ def render(graph: CompiledGraph, fmt: str = "svg", trace: InstanceTrace | None =
 
 
 def render_svg(graph: CompiledGraph, trace: InstanceTrace | None = None) -> str:
-    """SVG text of ``graph`` (overlaid with ``trace``), as the dashboard embeds it.
+    """SVG text of ``graph`` (overlaid with ``trace``), as the dashboard embeds it: without the
+    legend, so every drawn node is one of the graph's (the page explains the colours).
 
     Raises:
         graphviz.ExecutableNotFound: ``dot`` is not installed.
     """
-    return render(graph, "svg", trace).decode("utf-8")
+    return render(graph, "svg", trace, legend=False).decode("utf-8")

@@ -43,11 +43,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def node_fills(page: Any) -> list[str]:
-    """The fill colour of every node shape in the drawn graph."""
+    """The fill colour of every node shape in the drawn graph, the legend's left out."""
     fills: list[str] = page.eval_on_selector_all(
         "#graph g.node",
-        "nodes => nodes.map(n => (n.querySelector('polygon, ellipse, path') || n)"
-        ".getAttribute('fill'))",
+        "nodes => nodes"
+        ".filter(n => !(n.querySelector('title')?.textContent || '').startsWith('legend_'))"
+        ".map(n => (n.querySelector('polygon, ellipse, path') || n).getAttribute('fill'))",
     )
     return fills
 
@@ -112,8 +113,9 @@ def test_raise_an_event_on_a_waiting_instance_and_watch_it_move_on(
     expect(page.locator("#inst-status")).to_have_text("Completed")
     expect(page.locator("#inst-output")).to_contain_text('"answer": "yes"')
     page.wait_for_function(
-        "c => { const f = [...document.querySelectorAll('#graph g.node')].map(n =>"
-        " (n.querySelector('polygon, ellipse, path') || n).getAttribute('fill'));"
+        "c => { const f = [...document.querySelectorAll('#graph g.node')]"
+        ".filter(n => !(n.querySelector('title')?.textContent || '').startsWith('legend_'))"
+        ".map(n => (n.querySelector('polygon, ellipse, path') || n).getAttribute('fill'));"
         " return f.length > 0 && f.every(x => x === c); }",
         arg=completed,
     )
