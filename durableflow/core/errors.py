@@ -168,5 +168,22 @@ class StoreLockedError(StoreError):
     """The store stayed locked by another writer for longer than the busy timeout."""
 
 
+class LeaseLostError(DurableflowError):
+    """A write was refused because the worker no longer holds the lease it was made under.
+
+    The lease expired and another worker took the work, or the work was released, restarted
+    or purged meanwhile. Nothing was written; the work runs again from what is stored.
+
+    Attributes:
+        work: what the lease was for (``instance 'x'``, ``activity 'a' (task 3 of ...)``).
+        owner: the worker that held the lease.
+    """
+
+    def __init__(self, work: str, owner: str, consequence: str) -> None:
+        self.work = work
+        self.owner = owner
+        super().__init__(f"{work} is no longer leased by {owner!r}: {consequence}")
+
+
 class HistoryFormatError(DurableflowError, ValueError):
     """A history document is malformed; the message says where."""

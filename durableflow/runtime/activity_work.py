@@ -34,12 +34,13 @@ from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import build_commit, is_invalid_step
 from durableflow.runtime.store.base import (
+    ActivityLease,
     ActivityWorkItem,
     LeaseLostError,
     OrchestrationCommit,
     OrchestrationWorkItem,
     PlannedStep,
-    Store,
+    WorkerStore,
 )
 
 log = logging.getLogger("durableflow.worker")
@@ -50,7 +51,7 @@ class ActivityWork:
 
     if TYPE_CHECKING:  # provided by Worker
         app: App
-        store: Store
+        store: WorkerStore
         clock: Clock
         lease: timedelta
         owner: str
@@ -58,7 +59,7 @@ class ActivityWork:
         _stop: threading.Event
         _orch_wake: threading.Event
         _act_wake: threading.Event
-        _running: dict[tuple[int, int], ActivityWorkItem]
+        _running: dict[ActivityLease, ActivityWorkItem]
         _running_lock: threading.Lock
         _signatures: dict[str, bool]
         _on_step: Callable[[StepTrace], None] | None
@@ -69,7 +70,7 @@ class ActivityWork:
         _act_queue: queue.Queue[ActivityWorkItem | None]
         _sessions: Sessions
         activity_timeout: timedelta | None
-        _attempts: dict[tuple[int, int], Attempt]
+        _attempts: dict[ActivityLease, Attempt]
         _keeper_wake: threading.Event
 
         def _spawn_runner(self, replacing: threading.Thread) -> None: ...
@@ -114,7 +115,7 @@ class ActivityWork:
     def _results_recorded(self, results: list[tuple[ActivityWorkItem, h.HistoryEvent]]) -> None:
         with self._running_lock:
             for item, _ in results:
-                self._running.pop((item.work_id, item.task_id), None)
+                self._running.pop(item.lease, None)
         self._enter_busy(-len(results))
 
     def _record_results(self) -> None:
@@ -125,7 +126,9 @@ class ActivityWork:
             except LeaseLostError:
                 pass
             except Exception:
-                log.exception("could not record the result of activity %s", item.work_id)
+                log.exception(
+                    "could not record the result of activity %s of %s", item.name, item.instance_id
+                )
             finally:
                 self._results_recorded([(item, result)])
 
@@ -148,7 +151,7 @@ class ActivityWork:
                 self._act_wake.wait(self.poll_interval)
                 continue
             with self._running_lock:
-                self._running[item.work_id, item.task_id] = item
+                self._running[item.lease] = item
             self._act_queue.put(item)
 
     def _activity_runner(self) -> None:
@@ -183,9 +186,13 @@ class ActivityWork:
         try:
             self.store.abandon_activity(item)
         except Exception:
-            log.exception("could not release activity %s; its lease will expire", item.work_id)
+            log.exception(
+                "could not release activity %s of %s; its lease will expire",
+                item.name,
+                item.instance_id,
+            )
         with self._running_lock:
-            self._running.pop((item.work_id, item.task_id), None)
+            self._running.pop(item.lease, None)
         self._enter_busy(-1)
         self._free_slots.release()
 
@@ -197,7 +204,7 @@ class ActivityWork:
             if item is None:
                 return False
             with self._running_lock:
-                self._running[item.work_id, item.task_id] = item
+                self._running[item.lease] = item
             try:
                 following = self._run_activity(item)
             except AttemptEnded:
@@ -207,7 +214,7 @@ class ActivityWork:
                 # the next: give its lease back so that any worker can lock it.
                 self.store.abandon_activity(following)
                 with self._running_lock:
-                    self._running.pop((following.work_id, following.task_id), None)
+                    self._running.pop(following.lease, None)
                 self._enter_busy(-1)
                 self._free_slots.release()
             return True
@@ -221,7 +228,7 @@ class ActivityWork:
             AttemptEnded: the attempt timed out or was given up while it ran; its result
                 was dropped.
         """
-        key = (item.work_id, item.task_id)
+        key = item.lease
         attempt = Attempt(item, item.timeout or self.activity_timeout, self.clock)
         with self._running_lock:
             self._attempts[key] = attempt
@@ -283,7 +290,7 @@ class ActivityWork:
         finally:
             if not handed_over:
                 with self._running_lock:
-                    self._running.pop((item.work_id, item.task_id), None)
+                    self._running.pop(item.lease, None)
         if not stepped:
             self._orch_wake.set()
         return following
@@ -375,7 +382,7 @@ class ActivityWork:
         # This activity's row went in the same transaction; its successors start now (the
         # first on this thread), only once the step that scheduled them is durable.
         with self._running_lock:
-            self._running.pop((item.work_id, item.task_id), None)
+            self._running.pop(item.lease, None)
         self._release_runners(reserved - len(step.commit.leased))
         following = self._run_leased(step.commit, keep_first=True)
         if self._on_step is not None:
@@ -414,7 +421,7 @@ class ActivityWork:
             work, commit = out
             self._release_runners(state["reserved"] - len(commit.leased))
             with self._running_lock:
-                self._running.pop((item.work_id, item.task_id), None)
+                self._running.pop(item.lease, None)
             following = self._run_leased(commit, keep_first=True)
             self._after_commit(work, commit, state["replayer"], True)
         if self._on_step is not None:

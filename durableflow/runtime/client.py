@@ -26,11 +26,11 @@ from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.completions import Completions
 from durableflow.runtime.store import open_store
 from durableflow.runtime.store.base import (
+    ClientStore,
     InstanceQuery,
     InstanceRecord,
     NewInstance,
     OutgoingMessage,
-    Store,
 )
 
 
@@ -77,7 +77,8 @@ class Client:
     """Manages instances in a store.
 
     Args:
-        store: a ``Store`` or a store URL (``sqlite:///durable.db``, ``memory://name``).
+        store: a store (its client part, :class:`~durableflow.runtime.store.base.ClientStore`)
+            or a store URL (``sqlite:///durable.db``, ``memory://name``).
         app: when given, ``start_new`` checks the orchestrator name against it and accepts
             functions as well as names.
         clock: time source for created/updated stamps (inject a fake clock in tests).
@@ -88,14 +89,14 @@ class Client:
 
     def __init__(
         self,
-        store: Store | str,
+        store: ClientStore | str,
         *,
         app: App | None = None,
         clock: Clock | None = None,
         on_change: Callable[[], None] | None = None,
         completions: Completions | None = None,
     ) -> None:
-        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.store: ClientStore = open_store(store) if isinstance(store, str) else store
         self.app = app
         self.clock: Clock = clock or SystemClock()
         self._on_change = on_change or (lambda: None)

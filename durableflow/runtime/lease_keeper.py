@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 from durableflow.core import history as h
 from durableflow.runtime.activity_attempts import Attempt, activity_failure
 from durableflow.runtime.clock import Clock
-from durableflow.runtime.store.base import ActivityWorkItem, LeaseLostError, Store
+from durableflow.runtime.store.base import (
+    ActivityLease,
+    ActivityWorkItem,
+    LeaseLostError,
+    WorkerStore,
+)
 
 log = logging.getLogger("durableflow.worker")
 
@@ -27,15 +32,15 @@ class LeaseKeeper:
     """Lease renewals and attempt timeouts, for :class:`~durableflow.runtime.worker.Worker`."""
 
     if TYPE_CHECKING:  # provided by Worker
-        store: Store
+        store: WorkerStore
         clock: Clock
         lease: timedelta
         _stop: threading.Event
         _orch_wake: threading.Event
         _keeper_wake: threading.Event
-        _running: dict[tuple[int, int], ActivityWorkItem]
+        _running: dict[ActivityLease, ActivityWorkItem]
         _running_lock: threading.Lock
-        _attempts: dict[tuple[int, int], Attempt]
+        _attempts: dict[ActivityLease, Attempt]
         _free_slots: threading.Semaphore
 
         def _enter_busy(self, delta: int) -> None: ...
@@ -68,7 +73,9 @@ class LeaseKeeper:
             try:
                 self.store.renew_activity_lease(item, until=until)
             except Exception:
-                log.exception("could not renew the lease of activity %s", item.work_id)
+                log.exception(
+                    "could not renew the lease of activity %s of %s", item.name, item.instance_id
+                )
 
     def _time_out_overdue(self) -> None:
         """Fail every attempt past its deadline and put a new runner in its thread's place."""
@@ -89,13 +96,17 @@ class LeaseKeeper:
             except LeaseLostError:
                 pass  # another worker runs it now, and its outcome counts
             except Exception:
-                log.exception("could not record the timeout of activity %s", item.work_id)
+                log.exception(
+                    "could not record the timeout of activity %s of %s",
+                    item.name,
+                    item.instance_id,
+                )
             self._forget(attempt)
             self._orch_wake.set()
 
     def _forget(self, attempt: Attempt) -> None:
         """Drop an attempt that ended without its thread: free its slot, replace the thread."""
-        key = (attempt.item.work_id, attempt.item.task_id)
+        key = attempt.item.lease
         with self._running_lock:
             if self._attempts.get(key) is attempt:
                 del self._attempts[key]

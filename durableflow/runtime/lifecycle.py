@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from durableflow.runtime.activity_attempts import Attempt
-from durableflow.runtime.store.base import ActivityWorkItem, Store
+from durableflow.runtime.store.base import ActivityLease, ActivityWorkItem, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
 
@@ -31,7 +31,7 @@ class Lifecycle:
     """Threads, for :class:`~durableflow.runtime.worker.Worker` (see the module doc)."""
 
     if TYPE_CHECKING:  # provided by Worker
-        store: Store
+        store: WorkerStore
         owner: str
         poll_interval: float
         activity_concurrency: int
@@ -40,9 +40,9 @@ class Lifecycle:
         _threads: list[threading.Thread]
         _threads_lock: threading.Lock
         _runners_started: int
-        _running: dict[tuple[int, int], ActivityWorkItem]
+        _running: dict[ActivityLease, ActivityWorkItem]
         _running_lock: threading.Lock
-        _attempts: dict[tuple[int, int], Attempt]
+        _attempts: dict[ActivityLease, Attempt]
         _act_queue: queue.Queue[ActivityWorkItem | None]
         _busy: int
         _busy_lock: threading.Lock

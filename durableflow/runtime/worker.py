@@ -52,10 +52,11 @@ from durableflow.runtime.steps import (
     split_messages,
 )
 from durableflow.runtime.store.base import (
+    ActivityLease,
     ActivityWorkItem,
     OrchestrationCommit,
     OrchestrationWorkItem,
-    Store,
+    WorkerStore,
 )
 
 log = logging.getLogger("durableflow.worker")
@@ -88,7 +89,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
     def __init__(
         self,
         app: App,
-        store: Store,
+        store: WorkerStore,
         *,
         clock: Clock | None = None,
         activity_concurrency: int = 4,
@@ -115,8 +116,9 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         self._orch_wake = threading.Event()
         self._act_wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        # Keyed by (work id, task id): a chain's activity row is reused for its next one.
-        self._running: dict[tuple[int, int], ActivityWorkItem] = {}
+        # Keyed by lease, which only the store reads: one lease per grant, whatever the
+        # store does with its rows (SQLite reuses a chain's row for its next activity).
+        self._running: dict[ActivityLease, ActivityWorkItem] = {}
         self._running_lock = threading.Lock()
         self._signatures: dict[str, bool] = {}
         self._on_step = on_step
@@ -135,7 +137,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         self._busy_lock = threading.Lock()
         # Attempts running on this worker's threads (a subset of _running), for timeouts,
         # heartbeats and giving up at shutdown; guarded by _running_lock.
-        self._attempts: dict[tuple[int, int], Attempt] = {}
+        self._attempts: dict[ActivityLease, Attempt] = {}
         self._keeper_wake = threading.Event()
         self._threads_lock = threading.Lock()
         self._runners_started = 0
@@ -383,7 +385,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         for work in commit.leased:
             self._enter_busy(1)
             with self._running_lock:
-                self._running[work.work_id, work.task_id] = work
+                self._running[work.lease] = work
             if keep_first and kept is None:
                 kept = work
             else:

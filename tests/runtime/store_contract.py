@@ -29,6 +29,7 @@ from durableflow.runtime.store import (
     OutgoingMessage,
     Store,
 )
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -61,7 +62,7 @@ def start(store: Store, iid: str = "i1", now: datetime = T0, **kw: Any) -> None:
 
 def lock(store: Store, owner: str = "w1", now: datetime = T0) -> OrchestrationWorkItem:
     """Lock an orchestration, failing the test if there is none."""
-    item = store.lock_orchestration(owner, now=now, lease=LEASE)
+    item = lock_orchestration(store, owner, now=now, lease=LEASE)
     assert item is not None, "expected an instance to lock"
     return item
 
@@ -76,7 +77,7 @@ def step(
     """Commit a step that records the consumed messages and consumes them."""
     kw.setdefault("new_events", [m.event for m in item.messages])
     kw.setdefault("consumed", [m.message_id for m in item.messages])
-    store.commit_orchestration(item, OrchestrationCommit(status=status, **kw), now=now)
+    commit_orchestration(store, item, OrchestrationCommit(status=status, **kw), now=now)
 
 
 def run_to_completion(store: Store, iid: str = "i1", output: Any = "done") -> None:
@@ -242,12 +243,12 @@ class StoreContract:
         start(store)
         step(store, lock(store))
         store.send(OutgoingMessage("i1", raised(), visible_at=at(30)), now=T0)
-        assert store.lock_orchestration("w", now=at(29), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(29), lease=LEASE) is None
         assert len(lock(store, now=at(30)).messages) == 1
 
     # -- lock orchestration ---------------------------------------------------------------
     def test_lock_returns_none_without_work(self, store: Store) -> None:
-        assert store.lock_orchestration("w", now=T0, lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=T0, lease=LEASE) is None
 
     def test_lock_returns_row_history_and_messages_in_id_order(self, store: Store) -> None:
         start(store)
@@ -270,7 +271,7 @@ class StoreContract:
     def test_a_live_lease_blocks_other_lockers(self, store: Store) -> None:
         start(store)
         lock(store, "w1")
-        assert store.lock_orchestration("w2", now=at(59), lease=LEASE) is None
+        assert lock_orchestration(store, "w2", now=at(59), lease=LEASE) is None
 
     def test_an_expired_lease_can_be_taken_by_another_worker(self, store: Store) -> None:
         start(store)
@@ -374,7 +375,7 @@ class StoreContract:
         fired = h.TimerFired(timestamp=at(3600), task_id=1, fire_at=at(3600))
         timer = OutgoingMessage("i1", fired, visible_at=at(3600), execution_id="x1")
         step(store, lock(store), messages=[timer])
-        assert store.lock_orchestration("w", now=at(3599), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(3599), lease=LEASE) is None
         (msg,) = lock(store, now=at(3600)).messages
         assert (msg.event, msg.visible_at, msg.execution_id) == (fired, at(3600), "x1")
 
@@ -392,7 +393,7 @@ class StoreContract:
         start(store)
         step(store, lock(store), messages=[OutgoingMessage("ghost", raised())])
         assert store.get_instance("ghost") is None
-        assert store.lock_orchestration("w", now=T0, lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=T0, lease=LEASE) is None
 
     def test_commit_creates_sub_orchestrations(self, store: Store) -> None:
         start(store, "parent")
@@ -468,4 +469,4 @@ class StoreContract:
         stale = lock(store, "w1")
         lock(store, "w2", now=at(61))
         store.abandon_orchestration(stale)
-        assert store.lock_orchestration("w3", now=at(62), lease=LEASE) is None
+        assert lock_orchestration(store, "w3", now=at(62), lease=LEASE) is None

@@ -23,6 +23,7 @@ from durableflow.runtime.store import (
     PlannedStep,
     Store,
 )
+from durableflow.runtime.store.composites import lock_orchestration
 from tests.runtime.store_contract import LEASE, T0, at, lock, raised, start, step
 
 
@@ -78,7 +79,7 @@ class StepContract:
         assert record is not None and record.status is RuntimeStatus.COMPLETED
         assert record.output == {"r": 1}
         assert store.lock_activity("w2", now=at(600), lease=LEASE) is None
-        assert store.lock_orchestration("w2", now=at(600), lease=LEASE) is None
+        assert lock_orchestration(store, "w2", now=at(600), lease=LEASE) is None
 
     def test_planned_step_can_lease_its_activities_to_the_committer(self, store: Store) -> None:
         r = running(store)
@@ -159,7 +160,7 @@ class StepContract:
         with pytest.raises(LeaseLostError):
             store.complete_activity_with_step(r.activity, r.result, r.plan, now=at(61))
         assert completed(store) == []
-        assert store.lock_orchestration("w3", now=at(61), lease=LEASE) is None
+        assert lock_orchestration(store, "w3", now=at(61), lease=LEASE) is None
 
     def test_lock_records_results_and_locks_the_instances_they_wake(self, store: Store) -> None:
         first, second = running(store, "i1"), running(store, "i2")

@@ -42,6 +42,7 @@ from durableflow.runtime.store import (
     SqliteStore,
     Store,
 )
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 from tests.runtime.store_contract import T0
 
 IDS = ["a", "b", "c"]
@@ -138,7 +139,7 @@ class SameBehaviour(RuleBasedStateMachine):
     @rule(owner=st.sampled_from(OWNERS))
     def lock_orchestration(self, owner: str) -> None:
         items = self.both(
-            lambda s: s.lock_orchestration(owner, now=self.now, lease=LEASE), _orch_view
+            lambda s: lock_orchestration(s, owner, now=self.now, lease=LEASE), _orch_view
         )
         if items[0] is not None:
             self.orchs.append(items)
@@ -158,7 +159,8 @@ class SameBehaviour(RuleBasedStateMachine):
         p = _Plan(**plan)
         new_xid = self.fresh()
         self.both(
-            lambda s: s.commit_orchestration(
+            lambda s: commit_orchestration(
+                s,
                 items[self.stores.index(s)],
                 self._commit(items[self.stores.index(s)], p, new_xid),
                 now=self.now,

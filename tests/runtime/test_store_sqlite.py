@@ -23,6 +23,7 @@ from durableflow.runtime.store import (
     open_store,
 )
 from durableflow.runtime.store import sqlite_sql as sql
+from durableflow.runtime.store.composites import lock_orchestration
 from tests.runtime.store_contract import (
     LEASE,
     T0,
@@ -225,8 +226,8 @@ def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
 def test_two_store_objects_on_one_file_share_state(tmp_path: Path) -> None:
     a, b = SqliteStore(_db(tmp_path)), SqliteStore(_db(tmp_path))
     start(a)
-    assert b.lock_orchestration("w", now=T0, lease=LEASE) is not None
-    assert a.lock_orchestration("w", now=T0, lease=LEASE) is None
+    assert lock_orchestration(b, "w", now=T0, lease=LEASE) is not None
+    assert lock_orchestration(a, "w", now=T0, lease=LEASE) is None
 
 
 def test_32_connections_starting_one_id_have_exactly_one_winner(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
     LeaseLostError, OrchestrationCommit, OutgoingMessage, SqliteStore,
 )
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 path, owner, steps, hours = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 trace = len(sys.argv) > 5
 now = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(hours=hours)  # later runs: leases expired
@@ -37,7 +38,7 @@ print("ready", flush=True)
 sys.stdin.readline()
 done = lost = idle = 0
 while idle < 200:
-    item = store.lock_orchestration(owner, now=now, lease=timedelta(hours=1))
+    item = lock_orchestration(store, owner, now=now, lease=timedelta(hours=1))
     if item is None:
         idle += 1
         continue
@@ -51,7 +52,7 @@ while idle < 200:
         consumed=[m.message_id for m in item.messages],
     )
     try:
-        store.commit_orchestration(item, commit, now=now)
+        commit_orchestration(store, item, commit, now=now)
         done += 1
         if trace:
             print(iid, n, flush=True)

@@ -29,6 +29,7 @@ from durableflow.runtime.store import (
     OutgoingMessage,
     Store,
 )
+from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
 from tests.runtime.store_contract import LEASE, T0, at, lock, raised, start, step
 
 
@@ -55,7 +56,8 @@ class WorkContract:
         assert store.lock_activity("w2", now=at(59), lease=LEASE) is None
         second = store.lock_activity("w2", now=at(60), lease=LEASE)
         assert first is not None and second is not None
-        assert (second.work_id, second.attempt) == (first.work_id, 2)
+        assert second.attempt == 2 and second.lease != first.lease
+        assert (second.instance_id, second.task_id) == (first.instance_id, first.task_id)
 
     def test_complete_activity_queues_the_result_and_deletes_the_activity(
         self, store: Store
@@ -77,7 +79,7 @@ class WorkContract:
         assert stale is not None and store.lock_activity("w2", now=at(60), lease=LEASE)
         with pytest.raises(LeaseLostError, match="act1"):
             store.complete_activity(stale, h.TaskCompleted(timestamp=T0, task_id=1), now=at(61))
-        assert store.lock_orchestration("w", now=at(61), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(61), lease=LEASE) is None
 
     def test_abandoned_activity_can_be_locked_again(self, store: Store) -> None:
         self._with_activities(store, 1)
@@ -85,7 +87,7 @@ class WorkContract:
         assert act is not None
         store.abandon_activity(act)
         again = store.lock_activity("w2", now=T0, lease=LEASE)
-        assert again is not None and again.work_id == act.work_id
+        assert again is not None and (again.instance_id, again.task_id) == (act.instance_id, 1)
 
     def test_renewed_activity_lease_holds_off_other_workers(self, store: Store) -> None:
         self._with_activities(store, 1)
@@ -174,7 +176,7 @@ class WorkContract:
             lease_activities_to=("w", at(60)),
             lease_limit=2,
         )
-        store.commit_orchestration(item, commit, now=T0)
+        commit_orchestration(store, item, commit, now=T0)
         assert [(a.name, a.input, a.attempt, a.lease_owner) for a in commit.leased] == [
             ("act0", {"n": 0}, 1, "w"),
             ("act1", {"n": 1}, 1, "w"),
@@ -270,7 +272,7 @@ class WorkContract:
         step(store, item, status=RuntimeStatus.TERMINATED, activities=[ScheduleActivity(1, "a")])
         assert store.purge("i1") is True
         assert store.get_instance("i1") is None and store.get_history("i1") == []
-        assert store.lock_orchestration("w", now=at(99), lease=LEASE) is None
+        assert lock_orchestration(store, "w", now=at(99), lease=LEASE) is None
         assert store.lock_activity("w", now=at(99), lease=LEASE) is None
 
     # -- wake-up time ---------------------------------------------------------------------
@@ -329,7 +331,7 @@ class WorkContract:
         def work(owner: str) -> None:
             idle = 0
             while idle < 50:
-                item = store.lock_orchestration(owner, now=T0, lease=timedelta(hours=1))
+                item = lock_orchestration(store, owner, now=T0, lease=timedelta(hours=1))
                 if item is None:
                     idle += 1
                     continue

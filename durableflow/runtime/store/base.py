@@ -1,8 +1,9 @@
-"""The Store protocol: everything the worker and client need from durable storage.
+"""The Store protocol: what clients (:class:`ClientStore`) and workers (:class:`WorkerStore`)
+need from durable storage.
 
-One transaction per orchestration step (:meth:`Store.commit_orchestration`): append the step's
-history events, enqueue the work it scheduled, update the instance row and delete the
-messages it consumed. A crash anywhere loses nothing and duplicates no committed step.
+One transaction per orchestration step (:meth:`WorkerStore.commit_orchestrations`): append
+the step's history events, enqueue the work it scheduled, update the instance row and
+delete the messages it consumed. A crash anywhere loses nothing and duplicates no committed step.
 
 Work is leased: a worker that locks an instance or an activity owns it until its lease
 expires. Commits check ownership, so a worker that lost its lease cannot write.
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from durableflow.core.actions import ScheduleActivity
+from durableflow.core.errors import LeaseLostError as LeaseLostError  # re-exported
 from durableflow.core.history import FailureDetails, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 
@@ -73,14 +75,30 @@ class OrchestrationWorkItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityLease:
+    """One grant of an activity's lease, named the way the store that granted it chooses.
+
+    Opaque to everyone but that store: ``key`` holds whatever the store needs to recognise
+    the grant (a row id, an attempt counter, a fencing epoch) and nothing else may read it
+    or build one. A holder compares leases and uses them as keys: two work items hold the
+    same lease exactly when their leases are equal, and a store never grants a lease equal
+    to one it granted before (not for another attempt, nor for another activity that took
+    over a finished one's storage). Renewing a lease keeps it (only its expiry moves).
+    """
+
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityWorkItem:
     """A locked activity invocation.
 
-    ``timeout`` is the per-attempt timeout its ``call_activity`` asked for (``None``: the
-    worker's default applies).
+    ``lease`` is what the store checks when the item comes back (completion, renewal,
+    release); ``attempt`` and ``lease_owner`` are for people (logs, errors), and a store
+    does not trust them. ``timeout`` is the per-attempt timeout its ``call_activity`` asked
+    for (``None``: the worker's default applies).
     """
 
-    work_id: int
     instance_id: str
     execution_id: str
     task_id: int
@@ -89,6 +107,7 @@ class ActivityWorkItem:
     attempt: int
     lease_owner: str
     lease_expires: datetime
+    lease: ActivityLease
     timeout: timedelta | None = None
 
 
@@ -198,16 +217,15 @@ StepDecider = Callable[[OrchestrationWorkItem], "OrchestrationCommit | None"]
 """Given a locked instance, the commit of its next step (or None to leave it)."""
 
 
-class LeaseLostError(Exception):
-    """A commit was refused because another worker now owns the work item."""
+class ClientStore(Protocol):
+    """What a client needs: start instances, read their state and history, send them events
+    (raise, terminate, suspend, resume), list and purge them.
 
-
-class Store(Protocol):
-    """Durable storage for instances, histories, inboxes and activity queues."""
+    A client never holds a lease, so a backend can serve it from any connection.
+    """
 
     url: str
 
-    # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
         """Create an instance atomically and queue its ExecutionStarted message.
 
@@ -245,28 +263,20 @@ class Store(Protocol):
         """
         ...
 
-    # -- worker side --------------------------------------------------------------------
-    def lock_orchestration(
-        self, owner: str, *, now: datetime, lease: timedelta
-    ) -> OrchestrationWorkItem | None:
-        """Lease one instance that has messages visible at ``now`` and no live lease.
-
-        The history's events (and their payloads) may be shared with the store's own cache
-        and with earlier work items: treat them as read-only, and copy a payload before
-        handing it to code that may mutate it.
-        """
+    def close(self) -> None:
+        """Release connections. Idempotent."""
         ...
 
-    def commit_orchestration(
-        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
-    ) -> None:
-        """Apply ``commit`` in one transaction and release the lease.
 
-        Raises:
-            LeaseLostError: ``item.lease_owner`` no longer owns the instance, or the history
-                grew since the item was locked; nothing was written.
-        """
-        ...
+class WorkerStore(Protocol):
+    """What a worker needs: lease work, commit steps, complete activities, keep and release
+    leases. Every write is checked against the lease it was made under.
+
+    Single-item forms of the batch operations (lock one instance, commit one step) are
+    written once for every backend in :mod:`durableflow.runtime.store.composites`.
+    """
+
+    url: str
 
     def lock_orchestrations(
         self,
@@ -277,8 +287,13 @@ class Store(Protocol):
         limit: int,
         results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
     ) -> list[OrchestrationWorkItem]:
-        """Lease up to ``limit`` instances at once (as :meth:`lock_orchestration` would,
-        repeatedly), so a busy worker pays one transaction for a batch of steps.
+        """Lease up to ``limit`` instances that have messages visible at ``now`` and no live
+        lease, oldest visible message first (ties: by id), in one transaction, so a busy
+        worker pays one transaction for a batch of steps.
+
+        The history's events (and their payloads) may be shared with the store's own cache
+        and with earlier work items: treat them as read-only, and copy a payload before
+        handing it to code that may mutate it.
 
         ``results`` are activity results recorded first, in the same transaction, as
         :meth:`complete_activity` would record each (one whose activity lease was lost is
@@ -294,7 +309,11 @@ class Store(Protocol):
     ) -> list[bool]:
         """Apply several commits, each only if its lease still holds; one result per item.
 
-        A durable backend applies them in one transaction, so a batch costs one fsync.
+        An item's lease no longer holds when ``item.lease_owner`` no longer owns the
+        instance or the history grew since the item was locked; nothing of that item is
+        written. A durable backend applies them in one transaction, so a batch costs one
+        fsync. A commit that cannot be stored (a payload that is not JSON) fails the whole
+        call before anything is written.
         """
         ...
 
@@ -387,3 +406,8 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
+
+
+class Store(ClientStore, WorkerStore, Protocol):
+    """Durable storage for instances, histories, inboxes and activity queues: the client
+    part and the worker part of one backend."""

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from durableflow.core.errors import InstanceNotFoundError
+from durableflow.core.errors import InstanceNotFoundError, LeaseLostError
 from durableflow.core.history import HistoryEvent
 from durableflow.core.ids import validate_instance_id
 from durableflow.core.status import RuntimeStatus
@@ -26,7 +26,6 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     InstanceQuery,
     InstanceRecord,
-    LeaseLostError,
     Message,
     NewInstance,
     OrchestrationCommit,
@@ -161,8 +160,8 @@ class MemoryStore:
             return True
 
     # -- worker side --------------------------------------------------------------------
-    def lock_orchestration(
-        self, owner: str, *, now: datetime, lease: timedelta
+    def _lock_one(
+        self, owner: str, now: datetime, lease: timedelta
     ) -> OrchestrationWorkItem | None:
         """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
         now = codec.utc(now)
@@ -180,8 +179,8 @@ class MemoryStore:
                 return None
             return mdata.lease_instance(d.instances[best[1]], owner, now, lease)
 
-    def commit_orchestration(
-        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
+    def _commit_one(
+        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, now: datetime
     ) -> None:
         """Apply ``commit`` atomically and release the lease (``LeaseLostError`` if lost)."""
         iid = item.instance.instance_id
@@ -211,22 +210,9 @@ class MemoryStore:
                 act.timeout = codec.opt_duration(timeout_us)
                 d.activities[wid] = act
                 if lease_to is not None and n < k:
-                    act.lease_owner, act.lease_expires = lease_to[0], codec.utc(lease_to[1])
-                    act.attempt = 1
-                    commit.leased.append(
-                        ActivityWorkItem(
-                            work_id=wid,
-                            instance_id=iid,
-                            execution_id=inst.execution_id,
-                            task_id=task_id,
-                            name=name,
-                            input=codec.decode_value(input_json),
-                            attempt=1,
-                            lease_owner=lease_to[0],
-                            lease_expires=act.lease_expires,
-                            timeout=act.timeout,
-                        )
-                    )
+                    expires = codec.utc(lease_to[1])
+                    act.lease_owner, act.lease_expires, act.attempt = lease_to[0], expires, 1
+                    commit.leased.append(mdata.activity_item(act, lease_to[0], expires))
             for new, input_json, started in p.new_instances:
                 child = d.instances.get(new.instance_id)
                 if new.instance_id == iid or (child is not None and not child.status.is_terminal):
@@ -276,7 +262,7 @@ class MemoryStore:
                 self.complete_activity(activity, result, now=now)
         items: list[OrchestrationWorkItem] = []
         while len(items) < limit:
-            item = self.lock_orchestration(owner, now=now, lease=lease)
+            item = self._lock_one(owner, now, lease)
             if item is None:
                 break
             items.append(item)
@@ -338,21 +324,10 @@ class MemoryStore:
                 if act.visible_at <= now and (
                     act.lease_expires is None or act.lease_expires <= now
                 ):
-                    act.lease_owner = owner
-                    act.lease_expires = now + lease
+                    expires = now + lease
+                    act.lease_owner, act.lease_expires = owner, expires
                     act.attempt += 1
-                    return ActivityWorkItem(
-                        work_id=act.work_id,
-                        instance_id=act.instance_id,
-                        execution_id=act.execution_id,
-                        task_id=act.task_id,
-                        name=act.name,
-                        input=codec.decode_value(act.input_json),
-                        attempt=act.attempt,
-                        lease_owner=owner,
-                        lease_expires=act.lease_expires,
-                        timeout=act.timeout,
-                    )
+                    return mdata.activity_item(act, owner, expires)
             return None
 
     def complete_activity(
@@ -363,8 +338,8 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            mdata.check_activity_lease(d, item)
-            del d.activities[item.work_id]
+            act = mdata.check_activity_lease(d, item)
+            del d.activities[act.work_id]
             inst = d.instances.get(item.instance_id)
             if inst is not None:
                 mid = d.next_id()
@@ -390,7 +365,7 @@ class MemoryStore:
                 return None
             if not any(m.visible_at <= now for m in inst.inbox.values()):
                 return None
-            work = mdata.lease_instance(inst, item.lease_owner, now, lease)
+            work = mdata.lease_instance(inst, mdata.lease_holder(item), now, lease)
             try:
                 commit = decide(work)
             except BaseException:
@@ -399,7 +374,7 @@ class MemoryStore:
             if commit is None:
                 inst.lease_owner = inst.lease_expires = None
                 return None
-            self.commit_orchestration(work, commit, now=now)
+            self._commit_one(work, commit, now)
             return work, commit
 
     def complete_activity_with_step(
@@ -415,28 +390,25 @@ class MemoryStore:
         now = codec.utc(now)
         d = self._d()
         with d.lock:
-            mdata.check_activity_lease(d, item)
+            act = mdata.check_activity_lease(d, item)
             inst = d.instances.get(item.instance_id)
             if inst is None or not mdata.as_planned(inst, step, now):
                 self.complete_activity(item, result, now=now)
                 return False
             # Validate and encode first, so a bad payload changes nothing.
             semantics.prepare_commit(inst.instance_id, inst.name, step.commit, now)
-            del d.activities[item.work_id]
+            del d.activities[act.work_id]
             # Held only inside this lock, so its length does not matter.
-            work = mdata.lease_instance(inst, item.lease_owner, now, timedelta(minutes=1))
-            self.commit_orchestration(work, step.commit, now=now)
+            work = mdata.lease_instance(inst, mdata.lease_holder(item), now, timedelta(minutes=1))
+            self._commit_one(work, step.commit, now)
             return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
         d = self._d()
         with d.lock:
-            act = d.activities.get(item.work_id)
-            if act is not None and (act.lease_owner, act.attempt) == (
-                item.lease_owner,
-                item.attempt,
-            ):
+            act = mdata.held_activity(d, item)
+            if act is not None:
                 act.lease_owner = act.lease_expires = None
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
@@ -444,8 +416,8 @@ class MemoryStore:
         until = codec.utc(until)
         d = self._d()
         with d.lock:
-            act = d.activities.get(item.work_id)
-            if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+            act = mdata.held_activity(d, item)
+            if act is None:
                 return False
             act.lease_expires = until
             return True

@@ -14,6 +14,7 @@ from durableflow.core.history import FailureDetails, HistoryEvent
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
 from durableflow.runtime.store.base import (
+    ActivityLease,
     ActivityWorkItem,
     InstanceQuery,
     InstanceRecord,
@@ -150,8 +151,45 @@ def as_planned(inst: Instance, step: PlannedStep, now: datetime) -> bool:
     )
 
 
-def check_activity_lease(d: Data, item: ActivityWorkItem) -> None:
-    """Raise ``LeaseLostError`` unless ``item`` still holds its activity's lease."""
-    act = d.activities.get(item.work_id)
-    if act is None or (act.lease_owner, act.attempt) != (item.lease_owner, item.attempt):
+def activity_item(act: Activity, owner: str, expires: datetime) -> ActivityWorkItem:
+    """The work item of ``act``, just leased to ``owner`` until ``expires``; its lease is
+    (work id, owner, attempt)."""
+    return ActivityWorkItem(
+        instance_id=act.instance_id,
+        execution_id=act.execution_id,
+        task_id=act.task_id,
+        name=act.name,
+        input=codec.decode_value(act.input_json),
+        attempt=act.attempt,
+        lease_owner=owner,
+        lease_expires=expires,
+        lease=ActivityLease((act.work_id, owner, act.attempt)),
+        timeout=act.timeout,
+    )
+
+
+def lease_holder(item: ActivityWorkItem) -> str:
+    """The worker ``item``'s lease was granted to, as the lease itself says."""
+    owner: str = item.lease.key[1]
+    return owner
+
+
+def held_activity(d: Data, item: ActivityWorkItem) -> Activity | None:
+    """The activity ``item`` still holds the lease of, or None."""
+    work_id, owner, attempt = item.lease.key
+    act = d.activities.get(work_id)
+    if act is None or (act.lease_owner, act.attempt) != (owner, attempt):
+        return None
+    return act
+
+
+def check_activity_lease(d: Data, item: ActivityWorkItem) -> Activity:
+    """The activity ``item`` holds the lease of.
+
+    Raises:
+        LeaseLostError: ``item`` no longer holds it.
+    """
+    act = held_activity(d, item)
+    if act is None:
         raise semantics.activity_lease_lost(item)
+    return act

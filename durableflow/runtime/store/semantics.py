@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from durableflow.core.errors import InstanceAlreadyExistsError, InvalidStateError, StoreError
+from durableflow.core.errors import (
+    InstanceAlreadyExistsError,
+    InvalidStateError,
+    LeaseLostError,
+    StoreError,
+)
 from durableflow.core.history import (
     ExecutionStarted,
     FailureDetails,
@@ -16,7 +21,6 @@ from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec
 from durableflow.runtime.store.base import (
     ActivityWorkItem,
-    LeaseLostError,
     NewInstance,
     OrchestrationCommit,
 )
@@ -77,18 +81,19 @@ def closed(url: str) -> StoreError:
 def orchestration_lease_lost(instance_id: str, owner: str) -> LeaseLostError:
     """The error for committing a step whose lease is gone."""
     return LeaseLostError(
-        f"instance {instance_id!r} is no longer leased by {owner!r} (its lease expired and "
-        "another worker took it, or it was restarted or purged); this step was not written "
-        "and will run again from the stored history"
+        f"instance {instance_id!r}",
+        owner,
+        "its lease expired and another worker took it, or it was restarted or purged; this "
+        "step was not written and will run again from the stored history",
     )
 
 
 def activity_lease_lost(item: ActivityWorkItem) -> LeaseLostError:
     """The error for completing an activity whose lease is gone."""
     return LeaseLostError(
-        f"activity {item.name!r} (task {item.task_id} of instance {item.instance_id!r}) is "
-        f"no longer leased by {item.lease_owner!r}: its lease expired and another worker "
-        "took it over, so this result was dropped"
+        f"activity {item.name!r} (task {item.task_id} of instance {item.instance_id!r})",
+        item.lease_owner,
+        "its lease expired and another worker took it over, so this result was dropped",
     )
 
 

@@ -168,13 +168,6 @@ class SqliteStore:
         return True
 
     # -- worker side --------------------------------------------------------------------
-    def lock_orchestration(
-        self, owner: str, *, now: datetime, lease: timedelta
-    ) -> OrchestrationWorkItem | None:
-        """Lease the free instance whose earliest visible message is oldest (ties: by id)."""
-        items = self.lock_orchestrations(owner, now=now, lease=lease, limit=1)
-        return items[0] if items else None
-
     def lock_orchestrations(
         self,
         owner: str,
@@ -262,13 +255,6 @@ class SqliteStore:
         with self._read() as c:
             rows = c.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
         return [codec.decode_event(r[0]) for r in rows]
-
-    def commit_orchestration(
-        self, item: OrchestrationWorkItem, commit: OrchestrationCommit, *, now: datetime
-    ) -> None:
-        """Apply ``commit`` in one transaction and release the lease."""
-        if not self.commit_orchestrations([(item, commit)], now=now)[0]:
-            raise semantics.orchestration_lease_lost(item.instance.instance_id, item.lease_owner)
 
     def commit_orchestrations(
         self,
@@ -382,7 +368,7 @@ class SqliteStore:
             )
             # The result object itself: its payload was normalized through JSON already.
             handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
-            work = self._work_item(item.lease_owner, expires_us, *parts, extra=handed)
+            work = self._work_item(writes.lease_of(item)[1], expires_us, *parts, extra=handed)
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)

@@ -16,6 +16,7 @@ from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
 from durableflow.runtime.store import sqlite_sql as sql
 from durableflow.runtime.store.base import (
+    ActivityLease,
     ActivityWorkItem,
     NewInstance,
     OrchestrationCommit,
@@ -123,14 +124,14 @@ def apply_step(
         owner, expires = lease_to
         expires_us = codec.to_micros(expires)
         for tid, name, inp, timeout in p.activities[:k]:
-            if finished is not None and (finished.lease_owner, finished.execution_id) == (
+            if finished is not None and (lease_of(finished)[1], finished.execution_id) == (
                 owner,
                 execution_id,
             ):
                 reused = (tid, name, inp, timeout, now_us, owner, expires_us, *lease_of(finished))
                 if c.execute(sql.REUSE_ACTIVITY, reused).rowcount == 0:
                     raise semantics.activity_lease_lost(finished)
-                work_id, finished = finished.work_id, None
+                work_id, finished = lease_of(finished)[0], None
             else:
                 (work_id,) = c.execute(
                     sql.INSERT_LEASED_ACTIVITY,
@@ -190,7 +191,6 @@ def leased_item(
     input JSON, attempt, timeout) just leased to ``owner`` until ``expires_us``."""
     work_id, iid, xid, task_id, name, input_json, attempt, timeout_us = row
     return ActivityWorkItem(
-        work_id=work_id,
         instance_id=iid,
         execution_id=xid,
         task_id=task_id,
@@ -199,13 +199,18 @@ def leased_item(
         attempt=attempt,
         lease_owner=owner,
         lease_expires=codec.from_micros(expires_us),
+        # Task id too: a chain step reuses a finished activity's row for the next activity
+        # (REUSE_ACTIVITY), so the row's id and attempt alone would name both leases.
+        lease=ActivityLease((work_id, owner, attempt, task_id)),
         timeout=codec.opt_duration(timeout_us),
     )
 
 
 def lease_of(item: ActivityWorkItem) -> tuple[int, str, int, int]:
-    """The parameters that identify an activity lease in the activity statements."""
-    return (item.work_id, item.lease_owner, item.attempt, item.task_id)
+    """The parameters that identify an activity lease in the activity statements: (work id,
+    owner, attempt, task id), as :func:`leased_item` put them in its lease."""
+    work_id, owner, attempt, task_id = item.lease.key
+    return (work_id, owner, attempt, task_id)
 
 
 def delete_finished(c: sqlite3.Connection, item: ActivityWorkItem) -> None:
