@@ -244,4 +244,10 @@ def _fmt(cell: Rate | str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # temporalio's core threads can abort the interpreter while it finalizes ("PyGILState_
+    # Release: thread state ... must be current"), turning a finished run into exit 134;
+    # everything is printed by now, so leave without finalizing.
+    os._exit(code)
