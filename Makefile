@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench bench-lint bench-http clean graphviz chromium
+.PHONY: install demo test lint typecheck check bench bench-lint bench-http bench-fuzz clean graphviz chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-lint: install
 
 bench-http: install
 	$(BIN)/python bench/http_load.py
+
+bench-fuzz: install
+	$(BIN)/python bench/fuzz_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info demo-out
