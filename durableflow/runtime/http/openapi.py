@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from durableflow.runtime.http.payloads import BASE_PATH, DF_STATUS
+from durableflow.runtime.http.payloads import BASE_PATH, DF_STATUS, MANAGEMENT_KEYS
 
 __all__ = ["openapi_document"]
 
@@ -326,29 +326,8 @@ def _schemas() -> dict[str, Any]:
         },
         "ManagementPayload": {
             "type": "object",
-            "required": [
-                "id",
-                "statusQueryGetUri",
-                "sendEventPostUri",
-                "terminatePostUri",
-                "purgeHistoryDeleteUri",
-                "restartPostUri",
-                "suspendPostUri",
-                "resumePostUri",
-            ],
-            "properties": {
-                key: {"type": "string"}
-                for key in (
-                    "id",
-                    "statusQueryGetUri",
-                    "sendEventPostUri",
-                    "terminatePostUri",
-                    "purgeHistoryDeleteUri",
-                    "restartPostUri",
-                    "suspendPostUri",
-                    "resumePostUri",
-                )
-            },
+            "required": list(MANAGEMENT_KEYS),
+            "properties": {key: {"type": "string"} for key in MANAGEMENT_KEYS},
         },
         "Status": {
             "type": "object",

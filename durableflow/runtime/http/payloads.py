@@ -130,6 +130,20 @@ def management_payload(base_url: str, instance_id: str, query: str = "") -> dict
     }
 
 
+MANAGEMENT_KEYS = (
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+)
+"""The fields of Durable Functions' management payload, as :func:`management_payload`
+writes them (the OpenAPI document lists the same)."""
+
+
 _FUNCTION_RESULTS = (h.TaskCompleted, h.TaskFailed)
 _SUB_RESULTS = (h.SubOrchestrationInstanceCompleted, h.SubOrchestrationInstanceFailed)
 
