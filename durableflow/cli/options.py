@@ -13,11 +13,12 @@ import importlib
 import json
 import os
 import sys
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from durableflow.core.app import App
+from durableflow.core.durations import parse_duration
 from durableflow.core.errors import DurableflowError
 from durableflow.core.status import RuntimeStatus
 
@@ -127,6 +128,14 @@ def _parse_moment(text: str, *, end_of_day: bool) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+def duration(text: str) -> timedelta:
+    """An ``argparse`` type: a positive duration such as ``30d``, ``12h``, ``90m``, ``45s``."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def statuses(text: str) -> list[RuntimeStatus]:

@@ -13,6 +13,7 @@ from durableflow.cli.options import (
     DEFAULT_STORE,
     STORE_ENV,
     client,
+    duration,
     json_value,
     load_app,
     moment,
@@ -98,8 +99,33 @@ def register(sub: Any) -> None:
         p.add_argument("--reason", default=None)
         p.set_defaults(func=cmd_control, verb=verb)
 
-    p = _cmd(sub, "purge", "Delete an ended instance and its history.")
-    p.add_argument("instance_id", metavar="ID")
+    p = _cmd(
+        sub,
+        "purge",
+        "Delete an ended instance and its history, or every instance that ended before "
+        "--older-than.",
+    )
+    p.add_argument("instance_id", metavar="ID", nargs="?")
+    p.add_argument(
+        "--older-than",
+        type=duration,
+        metavar="AGE",
+        help="purge every instance that ended more than AGE ago (30d, 12h, 90m, 45s)",
+    )
+    p.add_argument(
+        "--status",
+        type=statuses,
+        action="extend",
+        metavar="STATUS[,STATUS...]",
+        help="with --older-than: only these ended statuses (default COMPLETED,FAILED,TERMINATED)",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=500,
+        metavar="N",
+        help="with --older-than: instances per transaction (default 500)",
+    )
     p.set_defaults(func=cmd_purge)
 
     p = _cmd(sub, "list", "List instances, newest first.")
@@ -276,7 +302,26 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """``durable purge ID``."""
+    """``durable purge ID`` or ``durable purge --older-than AGE [--status ...]``."""
+    if (args.instance_id is None) == (args.older_than is None):
+        print(
+            "durable: error: give either an instance ID or --older-than AGE (not both)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.instance_id is None:
+        try:
+            deleted = client(args).purge_instances(
+                args.older_than, args.status or None, batch=args.batch
+            )
+        except ValueError as exc:
+            print(f"durable: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"purged {deleted} instance{'' if deleted == 1 else 's'}")
+        return 0
+    if args.status or args.batch != 500:
+        print("durable: error: --status and --batch go with --older-than", file=sys.stderr)
+        return 2
     if not client(args).purge(args.instance_id):
         print(f"durable: error: no instance with id {args.instance_id!r}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from durableflow.core import history as h
@@ -250,6 +250,46 @@ class Client:
             InvalidStateError: the instance is still running (terminate it first).
         """
         return self.store.purge(validate_instance_id(instance_id))
+
+    def purge_instances(
+        self,
+        older_than: timedelta,
+        status: RuntimeStatus | str | Iterable[RuntimeStatus | str] | None = None,
+        *,
+        batch: int = 500,
+    ) -> int:
+        """Delete every ended instance that ended more than ``older_than`` ago; how many.
+
+        Age is counted from the instance's end (``completed_at``), on this client's clock.
+        Instances go in batches of ``batch``, one store transaction each, so a large purge
+        never holds the store's write lock for long; what was purged before an error stays
+        purged.
+
+        Args:
+            older_than: how long ago an instance must have ended.
+            status: only these ended statuses (default: COMPLETED, FAILED and TERMINATED).
+            batch: instances per transaction.
+
+        Raises:
+            ValueError: a status that is not COMPLETED, FAILED or TERMINATED, a batch
+                below 1, or a negative age.
+        """
+        if older_than < timedelta(0):
+            raise ValueError(f"older_than must not be negative, not {older_than}")
+        if status is None:
+            wanted = frozenset(s for s in RuntimeStatus if s.is_terminal)
+        else:
+            many = [status] if isinstance(status, (RuntimeStatus, str)) else list(status)
+            wanted = frozenset(RuntimeStatus.parse(s) for s in many)
+        cutoff = self.clock.now() - older_than
+        total = 0
+        while True:
+            deleted = self.store.purge_instances(
+                completed_before=cutoff, statuses=wanted, limit=batch
+            )
+            total += deleted
+            if deleted < batch:
+                return total
 
     def list_instances(
         self,

@@ -135,6 +135,18 @@ class SameBehaviour(RuleBasedStateMachine):
     def purge(self, iid: str) -> None:
         self.both(lambda s: s.purge(iid))
 
+    @rule(
+        age=st.integers(0, 120),
+        statuses=st.sets(st.sampled_from(sorted(RuntimeStatus, key=lambda s: s.value)), max_size=3),
+        limit=st.integers(0, 3),
+    )
+    def purge_instances(self, age: int, statuses: set[RuntimeStatus], limit: int) -> None:
+        before = self.now - timedelta(seconds=age)
+        wanted = frozenset(statuses)
+        self.both(
+            lambda s: s.purge_instances(completed_before=before, statuses=wanted, limit=limit)
+        )
+
     # -- orchestrations ------------------------------------------------------------------
     @rule(owner=st.sampled_from(OWNERS))
     def lock_orchestration(self, owner: str) -> None:

@@ -11,11 +11,14 @@ from durableflow.core.errors import StoreError
 from durableflow.runtime.store import MemoryStore, Store, open_store
 from tests.runtime.store_contract import StoreContract, start
 from tests.runtime.store_lease_contract import LeaseContract
+from tests.runtime.store_purge_contract import PurgeContract
 from tests.runtime.store_step_contract import StepContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
-class TestMemoryStoreContract(StoreContract, WorkContract, StepContract, LeaseContract):
+class TestMemoryStoreContract(
+    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract
+):
     """The contract on a private memory store."""
 
     @pytest.fixture

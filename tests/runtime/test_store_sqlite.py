@@ -35,11 +35,14 @@ from tests.runtime.store_contract import (
     types,
 )
 from tests.runtime.store_lease_contract import LeaseContract
+from tests.runtime.store_purge_contract import PurgeContract
 from tests.runtime.store_step_contract import StepContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
-class TestSqliteStoreContract(StoreContract, WorkContract, StepContract, LeaseContract):
+class TestSqliteStoreContract(
+    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract
+):
     """The contract on a fresh database file."""
 
     @pytest.fixture

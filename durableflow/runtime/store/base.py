@@ -263,6 +263,23 @@ class ClientStore(Protocol):
         """
         ...
 
+    def purge_instances(
+        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
+    ) -> int:
+        """Delete one batch of ended instances and everything they own; the number deleted.
+
+        At most ``limit`` instances whose status is in ``statuses`` and that ended
+        (``completed_at``) strictly before ``completed_before``, oldest ending first, go in
+        one transaction, so a caller purging many loops over bounded batches and never
+        holds the write lock for long. Rows owned by an instance (history, messages and
+        timers, activities) go with it, so a purged id can be started afresh.
+
+        Raises:
+            ValueError: ``statuses`` is empty or names a status that is not terminal, or
+                ``limit`` is below 1.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...

@@ -159,6 +159,26 @@ class MemoryStore:
             self._drop_activities(d, instance_id)
             return True
 
+    def purge_instances(
+        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
+    ) -> int:
+        """Delete one batch of ended instances, oldest ending first; the number deleted."""
+        semantics.check_purge_filter(statuses, limit)
+        before = codec.utc(completed_before)
+        d = self._d()
+        with d.lock:
+            ended = sorted(
+                (inst.completed_at, iid)
+                for iid, inst in d.instances.items()
+                if inst.status in statuses
+                and inst.completed_at is not None
+                and inst.completed_at < before
+            )[:limit]
+            for _, iid in ended:
+                del d.instances[iid]
+                self._drop_activities(d, iid)
+            return len(ended)
+
     # -- worker side --------------------------------------------------------------------
     def _lock_one(
         self, owner: str, now: datetime, lease: timedelta

@@ -64,6 +64,22 @@ def sub_orchestration_conflict(
     )
 
 
+def check_purge_filter(statuses: frozenset[RuntimeStatus], limit: int) -> None:
+    """Refuse a bulk purge that could delete an instance that may still run, or no batch."""
+    if not statuses:
+        raise ValueError(
+            "purge_instances needs at least one status (COMPLETED, FAILED, TERMINATED)"
+        )
+    running = sorted(s.value for s in statuses if not s.is_terminal)
+    if running:
+        raise ValueError(
+            f"cannot purge instances by status {', '.join(running)}: only COMPLETED, FAILED "
+            "and TERMINATED instances can be purged"
+        )
+    if limit < 1:
+        raise ValueError(f"purge_instances needs a batch limit of at least 1, not {limit}")
+
+
 def not_terminal(instance_id: str, status: RuntimeStatus) -> InvalidStateError:
     """The error for purging an instance that may still run."""
     return InvalidStateError(

@@ -8,6 +8,7 @@ write in :mod:`sqlite_writes`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -166,6 +167,22 @@ class SqliteStore:
                 c.execute(statement, (instance_id,))
         self._histories.drop(instance_id)
         return True
+
+    def purge_instances(
+        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
+    ) -> int:
+        """Delete one batch of ended instances, oldest ending first; the number deleted."""
+        semantics.check_purge_filter(statuses, limit)
+        wanted = json.dumps(sorted(s.value for s in statuses))
+        before = codec.to_micros(completed_before)
+        with self._write() as c:
+            ids = [r[0] for r in c.execute(sql.PURGEABLE, (wanted, before, limit))]
+            for iid in ids:
+                for statement in (*writes.OWNED, sql.DELETE_INSTANCE):
+                    c.execute(statement, (iid,))
+        for iid in ids:
+            self._histories.drop(iid)
+        return len(ids)
 
     # -- worker side --------------------------------------------------------------------
     def lock_orchestrations(

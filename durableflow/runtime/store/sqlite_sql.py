@@ -116,6 +116,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "0002_activity_timeout",
         ["ALTER TABLE activities ADD COLUMN timeout_us INTEGER"],
     ),
+    (
+        # Bulk purges by status and end time read this range instead of the whole table.
+        "0003_instances_completed",
+        ["CREATE INDEX IF NOT EXISTS instances_completed ON instances (status, completed_at)"],
+    ),
 ]
 
 CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS migrations (
@@ -146,6 +151,11 @@ INSERT_INSTANCE = """INSERT OR REPLACE INTO instances (
     parent_instance_id, parent_task_id, history_epoch, history_len, next_visible_at
 ) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, 0, ?)"""
 DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = ?"
+# One batch of a bulk purge: ended instances by status and end time, oldest first
+# (index instances_completed, migration 0003).
+PURGEABLE = """SELECT instance_id FROM instances
+WHERE status IN (SELECT value FROM json_each(?)) AND completed_at < ?
+ORDER BY completed_at, instance_id LIMIT ?"""
 
 _READY_INSTANCE = """SELECT instance_id FROM instances INDEXED BY instances_ready
     WHERE next_visible_at <= :now AND (lease_expires IS NULL OR lease_expires <= :now)
