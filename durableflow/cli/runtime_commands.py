@@ -48,6 +48,14 @@ def register(sub: Any) -> None:
         help="work-item lease; a killed worker's work is retried after this long",
     )
     p.add_argument(
+        "--retain",
+        type=duration,
+        default=None,
+        metavar="AGE",
+        help="purge instances that ended more than AGE ago (30d, 12h, ...), periodically "
+        "and in small batches (default: keep everything)",
+    )
+    p.add_argument(
         "--activity-timeout",
         type=_positive_seconds,
         default=None,
@@ -234,6 +242,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
         activity_timeout=args.activity_timeout,
+        retain=args.retain,
     )
     worker.run_forever(
         on_ready=lambda: print(

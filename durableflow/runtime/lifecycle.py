@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from durableflow.runtime.activity_attempts import Attempt
+from durableflow.runtime.retention import Retention
 from durableflow.runtime.store.base import ActivityLease, ActivityWorkItem, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
@@ -47,6 +48,7 @@ class Lifecycle:
         _busy: int
         _busy_lock: threading.Lock
         _free_slots: threading.Semaphore
+        _retention: Retention | None
 
         def _orch_loop(self) -> None: ...
 
@@ -66,6 +68,9 @@ class Lifecycle:
         targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
         targets.append(("activity-dispatch", self._activity_dispatch_loop))
         targets.append(("lease-keeper", self._lease_loop))
+        retention = self._retention
+        if retention is not None:
+            targets.append(("retention", lambda: retention.loop(self._stop)))
         with self._threads_lock:
             for name, target in targets:
                 self._start_thread(f"durableflow-{name}", target)

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 from durableflow.core import history as h
 from durableflow.core.actions import activity_timeout as activity_timeout_of
@@ -42,6 +42,7 @@ from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.executor import Replayer, StepResult, failure_of
 from durableflow.runtime.lease_keeper import LeaseKeeper
 from durableflow.runtime.lifecycle import Lifecycle
+from durableflow.runtime.retention import PurgingStore, Retention
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import (
@@ -84,6 +85,9 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         activity_timeout: the per-attempt timeout (a ``timedelta`` or seconds) of
             activities whose ``call_activity`` gives none; ``None``: no limit. See
             :mod:`~durableflow.runtime.activity_attempts`.
+        retain: when set, purge instances that ended longer ago than this, periodically
+            and in bounded batches (:class:`~durableflow.runtime.retention.Retention`);
+            ``store`` must then be a full store (one that can purge).
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         on_step: Callable[[StepTrace], None] | None = None,
         on_end: Callable[[list[str]], None] | None = None,
         activity_timeout: timedelta | float | None = None,
+        retain: timedelta | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -110,6 +115,9 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         self.lease = lease
         self.poll_interval = poll_interval
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._retention = (
+            None if retain is None else Retention(cast(PurgingStore, store), retain, self.clock)
+        )
         self._sessions = Sessions(cache_size)
         self.batch_size = batch_size
         self._stop = threading.Event()
