@@ -136,6 +136,10 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_purge)
 
+    p = _cmd(sub, "workers", "List the workers registered in the store and what they hold.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_workers)
+
     p = _cmd(sub, "list", "List instances, newest first.")
     names = ",".join(s.value for s in RuntimeStatus)
     p.add_argument(
@@ -334,6 +338,51 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if not client(args).purge(args.instance_id):
         print(f"durable: error: no instance with id {args.instance_id!r}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_workers(args: argparse.Namespace) -> int:
+    """``durable workers``: a table with a header row, or ``--json``."""
+    from durableflow.cli.formatting import table
+
+    c = client(args)
+    now = c.clock.now()
+    workers = c.list_workers()
+    if args.json:
+        docs = [
+            {
+                "owner": w.owner,
+                "host": w.host,
+                "pid": w.pid,
+                "alive": w.alive(now),
+                "started_at": w.started_at.isoformat(),
+                "heartbeat_at": w.heartbeat_at.isoformat(),
+                "expires_at": w.expires_at.isoformat(),
+                "orchestrations": w.orchestrations,
+                "activities": w.activities,
+            }
+            for w in workers
+        ]
+        print(json.dumps(docs, indent=2, sort_keys=True))
+        return 0
+    if not workers:
+        print("durable: no workers are registered", file=sys.stderr)
+        return 0
+    header = ("OWNER", "HOST", "PID", "STATE", "SINCE", "LAST HEARTBEAT", "INSTANCES", "ACTIVITIES")
+    rows = [
+        (
+            w.owner,
+            w.host,
+            str(w.pid),
+            "alive" if w.alive(now) else "dead",
+            w.started_at.isoformat(" ", "seconds"),
+            f"{max((now - w.heartbeat_at).total_seconds(), 0):.0f}s ago",
+            str(w.orchestrations),
+            str(w.activities),
+        )
+        for w in workers
+    ]
+    print("\n".join(table(header, rows)))
     return 0
 
 

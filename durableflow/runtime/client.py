@@ -31,6 +31,7 @@ from durableflow.runtime.store.base import (
     InstanceRecord,
     NewInstance,
     OutgoingMessage,
+    WorkerRecord,
 )
 
 
@@ -250,6 +251,11 @@ class Client:
             InvalidStateError: the instance is still running (terminate it first).
         """
         return self.store.purge(validate_instance_id(instance_id))
+
+    def list_workers(self) -> list[WorkerRecord]:
+        """The workers registered in the store (oldest first), alive or recently dead, with
+        the leases each holds now; ``record.alive(now)`` tells which are alive."""
+        return self.store.list_workers(now=self.clock.now())
 
     def purge_instances(
         self,

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from durableflow.runtime.activity_attempts import Attempt
+from durableflow.runtime.presence import Presence
 from durableflow.runtime.retention import Retention
 from durableflow.runtime.store.base import ActivityLease, ActivityWorkItem, WorkerStore
 
@@ -49,6 +50,7 @@ class Lifecycle:
         _busy_lock: threading.Lock
         _free_slots: threading.Semaphore
         _retention: Retention | None
+        _presence: Presence
 
         def _orch_loop(self) -> None: ...
 
@@ -65,9 +67,11 @@ class Lifecycle:
     def start(self) -> None:
         """Start the worker threads and return."""
         self._stop.clear()
+        self._presence.arrive()
         targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
         targets.append(("activity-dispatch", self._activity_dispatch_loop))
         targets.append(("lease-keeper", self._lease_loop))
+        targets.append(("presence", lambda: self._presence.loop(self._stop)))
         retention = self._retention
         if retention is not None:
             targets.append(("retention", lambda: retention.loop(self._stop)))
@@ -133,6 +137,7 @@ class Lifecycle:
         else:
             if released:
                 log.info("released %d leases of %s", released, self.owner)
+        self._presence.leave()
 
     def _threads_named(self, *, runners: bool) -> list[threading.Thread]:
         with self._threads_lock:

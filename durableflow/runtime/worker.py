@@ -42,6 +42,7 @@ from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.executor import Replayer, StepResult, failure_of
 from durableflow.runtime.lease_keeper import LeaseKeeper
 from durableflow.runtime.lifecycle import Lifecycle
+from durableflow.runtime.presence import Presence
 from durableflow.runtime.retention import PurgingStore, Retention
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
@@ -118,6 +119,7 @@ class Worker(Lifecycle, ActivityWork, LeaseKeeper):
         self._retention = (
             None if retain is None else Retention(cast(PurgingStore, store), retain, self.clock)
         )
+        self._presence = Presence(store, self.owner, lease, self.clock)
         self._sessions = Sessions(cache_size)
         self.batch_size = batch_size
         self._stop = threading.Event()

@@ -21,6 +21,7 @@ COMMANDS = [
     "suspend",
     "resume",
     "purge",
+    "workers",
     "list",
     "history",
     "replay",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,3 +86,37 @@ def test_worker_shows_the_instance_of_ctx_logger_lines(tmp_path: Path) -> None:
 def test_quiet_worker_logs_no_instance_lines(tmp_path: Path) -> None:
     _, err = run_one(tmp_path, "-q", "worker", "flows:app")
     assert not any("durableflow.instance" in line for line in err), err
+
+
+def test_durable_workers_lists_a_running_worker_and_forgets_it_once_stopped(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "flows.py").write_text(APP_SOURCE)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+
+    def listed() -> list[dict[str, object]]:
+        out = subprocess.run(
+            [DURABLE, "workers", "--json", "--store", url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PATH": str(Path(DURABLE).parent), "PYTHONPATH": str(REPO)},
+        ).stdout
+        docs: list[dict[str, object]] = json.loads(out)
+        return docs
+
+    with worker(tmp_path, "worker", "flows.py:app", "--store", url) as (proc, _):
+        (doc,) = listed()
+        assert doc["alive"] is True and doc["pid"] == proc.pid
+        assert doc["orchestrations"] == 0 and doc["activities"] == 0
+    assert listed() == []
+
+
+def test_worker_rejects_a_retain_that_is_not_a_duration(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [DURABLE, "worker", "flows.py:app", "--retain", "forever"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and "is not a duration" in result.stderr

@@ -13,11 +13,12 @@ from tests.runtime.store_contract import StoreContract, start
 from tests.runtime.store_lease_contract import LeaseContract
 from tests.runtime.store_purge_contract import PurgeContract
 from tests.runtime.store_step_contract import StepContract
+from tests.runtime.store_workers_contract import WorkersContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
 class TestMemoryStoreContract(
-    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract
+    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract, WorkersContract
 ):
     """The contract on a private memory store."""
 

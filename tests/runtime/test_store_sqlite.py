@@ -37,11 +37,12 @@ from tests.runtime.store_contract import (
 from tests.runtime.store_lease_contract import LeaseContract
 from tests.runtime.store_purge_contract import PurgeContract
 from tests.runtime.store_step_contract import StepContract
+from tests.runtime.store_workers_contract import WorkersContract
 from tests.runtime.test_store_work_contract import WorkContract
 
 
 class TestSqliteStoreContract(
-    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract
+    StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract, WorkersContract
 ):
     """The contract on a fresh database file."""
 

@@ -21,6 +21,7 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     PlannedStep,
     Store,
+    WorkerRecord,
 )
 from durableflow.runtime.store.memory import MemoryStore
 from durableflow.runtime.store.sqlite import SqliteStore
@@ -39,6 +40,7 @@ __all__ = [
     "PlannedStep",
     "SqliteStore",
     "Store",
+    "WorkerRecord",
     "open_store",
 ]
 

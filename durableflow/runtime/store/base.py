@@ -178,6 +178,32 @@ class OrchestrationCommit:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """A worker as it last reported itself, and what it holds now.
+
+    Attributes:
+        owner: the worker's lease owner name (its identity).
+        host / pid: where it runs.
+        started_at: its first heartbeat.
+        heartbeat_at / expires_at: its last heartbeat, and until when that vouches for it.
+        orchestrations / activities: unexpired leases it holds (instances, activity attempts).
+    """
+
+    owner: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    expires_at: datetime
+    orchestrations: int = 0
+    activities: int = 0
+
+    def alive(self, now: datetime) -> bool:
+        """Whether its last heartbeat still vouches for it at ``now``."""
+        return self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceQuery:
     """Filters for :meth:`Store.list_instances`; ``None`` means no filter.
 
@@ -260,6 +286,14 @@ class ClientStore(Protocol):
 
         Raises:
             InvalidStateError: the instance is not terminal.
+        """
+        ...
+
+    def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
+        """Registered workers, oldest start first, with the leases each holds at ``now``.
+
+        Workers that stopped cleanly are gone; one that died stays, not alive, until a
+        day after its last heartbeat expired.
         """
         ...
 
@@ -410,6 +444,20 @@ class WorkerStore(Protocol):
         expire. Commits and completions still under way for ``owner`` are then refused
         (``LeaseLostError``), as after an expiry. Returns how many leases were released.
         """
+        ...
+
+    def heartbeat_worker(
+        self, owner: str, *, host: str, pid: int, now: datetime, expires: datetime
+    ) -> None:
+        """Record that worker ``owner`` is alive until ``expires``.
+
+        The first heartbeat registers it (``started_at`` = ``now``). Each heartbeat also
+        forgets workers whose heartbeat expired more than a day before ``now``.
+        """
+        ...
+
+    def unregister_worker(self, owner: str) -> None:
+        """Forget worker ``owner`` (it stopped); nothing if it is not registered."""
         ...
 
     def next_wake_time(self) -> datetime | None:

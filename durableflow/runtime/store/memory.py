@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from durableflow.core.errors import InstanceNotFoundError, LeaseLostError
@@ -33,6 +35,7 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    WorkerRecord,
 )
 
 _REGISTRY: dict[str, mdata.Data] = {}
@@ -178,6 +181,24 @@ class MemoryStore:
                 del d.instances[iid]
                 self._drop_activities(d, iid)
             return len(ended)
+
+    def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
+        """Registered workers, oldest start first, with the leases each holds at ``now``."""
+        now = codec.utc(now)
+        d = self._d()
+        with d.lock:
+            held: Counter[str] = Counter()
+            acts: Counter[str] = Counter()
+            for inst in d.instances.values():
+                if inst.lease_owner and inst.lease_expires and inst.lease_expires > now:
+                    held[inst.lease_owner] += 1
+            for act in d.activities.values():
+                if act.lease_owner and act.lease_expires and act.lease_expires > now:
+                    acts[act.lease_owner] += 1
+            return [
+                replace(w, orchestrations=held[w.owner], activities=acts[w.owner])
+                for w in sorted(d.workers.values(), key=lambda w: (w.started_at, w.owner))
+            ]
 
     # -- worker side --------------------------------------------------------------------
     def _lock_one(
@@ -454,6 +475,26 @@ class MemoryStore:
                     row.lease_owner, row.lease_expires = None, None
                     released += 1
         return released
+
+    def heartbeat_worker(
+        self, owner: str, *, host: str, pid: int, now: datetime, expires: datetime
+    ) -> None:
+        """Record that worker ``owner`` is alive until ``expires`` (registering it)."""
+        now, expires = codec.utc(now), codec.utc(expires)
+        d = self._d()
+        with d.lock:
+            old = d.workers.get(owner)
+            started = old.started_at if old is not None else now
+            d.workers[owner] = WorkerRecord(owner, host, pid, started, now, expires)
+            forget = now - semantics.FORGET_DEAD_WORKERS_AFTER
+            for name in [n for n, w in d.workers.items() if w.expires_at < forget]:
+                del d.workers[name]
+
+    def unregister_worker(self, owner: str) -> None:
+        """Forget worker ``owner``."""
+        d = self._d()
+        with d.lock:
+            d.workers.pop(owner, None)
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued

@@ -21,6 +21,7 @@ from durableflow.runtime.store.base import (
     Message,
     OrchestrationWorkItem,
     PlannedStep,
+    WorkerRecord,
 )
 
 
@@ -89,6 +90,7 @@ class Data:
     lock: threading.RLock = field(default_factory=threading.RLock)
     instances: dict[str, Instance] = field(default_factory=dict)
     activities: dict[int, Activity] = field(default_factory=dict)
+    workers: dict[str, WorkerRecord] = field(default_factory=dict)
     last_id: int = 0
     handles: int = 0
 

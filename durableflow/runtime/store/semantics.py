@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from durableflow.core.errors import (
     InstanceAlreadyExistsError,
@@ -62,6 +62,10 @@ def sub_orchestration_conflict(
             ),
         ),
     )
+
+
+FORGET_DEAD_WORKERS_AFTER = timedelta(days=1)
+"""How long a dead worker (heartbeat expired) stays listed before a heartbeat forgets it."""
 
 
 def check_purge_filter(statuses: frozenset[RuntimeStatus], limit: int) -> None:

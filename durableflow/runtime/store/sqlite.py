@@ -33,6 +33,7 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    WorkerRecord,
 )
 from durableflow.runtime.store.history_cache import HistoryCache
 from durableflow.runtime.store.sqlite_connections import Connections
@@ -183,6 +184,24 @@ class SqliteStore:
         for iid in ids:
             self._histories.drop(iid)
         return len(ids)
+
+    def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
+        """Registered workers, oldest start first, with the leases each holds at ``now``."""
+        with self._read() as c:
+            rows = c.execute(sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
+        return [
+            WorkerRecord(
+                owner,
+                host,
+                pid,
+                codec.from_micros(started),
+                codec.from_micros(beat),
+                codec.from_micros(expires),
+                orchestrations,
+                activities,
+            )
+            for owner, host, pid, started, beat, expires, orchestrations, activities in rows
+        ]
 
     # -- worker side --------------------------------------------------------------------
     def lock_orchestrations(
@@ -455,6 +474,30 @@ class SqliteStore:
         with self._write(durable=False) as c:
             released = c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).rowcount
             return released + c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).rowcount
+
+    def heartbeat_worker(
+        self, owner: str, *, host: str, pid: int, now: datetime, expires: datetime
+    ) -> None:
+        """Record that worker ``owner`` is alive until ``expires`` (registering it)."""
+        now_us = codec.to_micros(now)
+        forget = codec.to_micros(now - semantics.FORGET_DEAD_WORKERS_AFTER)
+        with self._write() as c:
+            c.execute(
+                sql.HEARTBEAT_WORKER,
+                {
+                    "owner": owner,
+                    "host": host,
+                    "pid": pid,
+                    "now": now_us,
+                    "expires": codec.to_micros(expires),
+                },
+            )
+            c.execute(sql.FORGET_DEAD_WORKERS, (forget,))
+
+    def unregister_worker(self, owner: str) -> None:
+        """Forget worker ``owner``."""
+        with self._write() as c:
+            c.execute(sql.UNREGISTER_WORKER, (owner,))
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued

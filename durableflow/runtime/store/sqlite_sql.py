@@ -121,6 +121,20 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "0003_instances_completed",
         ["CREATE INDEX IF NOT EXISTS instances_completed ON instances (status, completed_at)"],
     ),
+    (
+        # Worker identity and heartbeat (durable workers); times in microseconds.
+        "0004_workers",
+        [
+            """CREATE TABLE IF NOT EXISTS workers (
+                owner TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started_at INTEGER NOT NULL,
+                heartbeat_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            )"""
+        ],
+    ),
 ]
 
 CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS migrations (
@@ -320,3 +334,16 @@ def record(row: Sequence[Any]) -> InstanceRecord:
         parent_instance_id=row[11],
         parent_task_id=row[12],
     )
+
+
+HEARTBEAT_WORKER = """INSERT INTO workers (owner, host, pid, started_at, heartbeat_at, expires_at)
+VALUES (:owner, :host, :pid, :now, :now, :expires)
+ON CONFLICT (owner) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+    heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at"""
+FORGET_DEAD_WORKERS = "DELETE FROM workers WHERE expires_at < ?"
+UNREGISTER_WORKER = "DELETE FROM workers WHERE owner = ?"
+# What each worker holds: unexpired leases on instances and activities (the lease indexes).
+LIST_WORKERS = """SELECT owner, host, pid, started_at, heartbeat_at, expires_at,
+    (SELECT count(*) FROM instances i WHERE i.lease_expires > :now AND i.lease_owner = w.owner),
+    (SELECT count(*) FROM activities a WHERE a.lease_expires > :now AND a.lease_owner = w.owner)
+FROM workers w ORDER BY started_at, owner"""
