@@ -57,9 +57,12 @@ def start_from_the_form(page: Any, name: str, body: str, iid: str = "") -> str:
     page.select_option("#start-name", name)
     page.fill("#start-id", iid)
     page.fill("#start-input", body)
-    page.click("#start-button")
     result = page.locator("#start-result")
-    sync_api.expect(result).to_contain_text("started ")
+    before = result.inner_text()
+    page.click("#start-button")
+    # The previous start's "started ..." must not pass for this one's.
+    sync_api.expect(result).not_to_have_text(before)
+    sync_api.expect(result).to_contain_text(f"started {iid}" if iid else "started ")
     started: str = result.inner_text().removeprefix("started ").strip()
     return started
 

@@ -91,10 +91,16 @@
     return api + "/instances?" + q.toString();
   }
 
+  let listLoads = 0;
+
   async function loadList() {
     const token = tokens[pageIndex];
+    const load = ++listLoads;
     const r = await call("GET", listUrl(), undefined,
       token ? { "x-ms-continuation-token": token } : {});
+    // A live refresh or a keystroke may have started a newer load while this one was in
+    // flight; only the newest answer may draw, or an old page would replace the new one.
+    if (load !== listLoads) return;
     if (r.status !== 200) { notice(r.json && r.json.message); return; }
     const tbody = $("instances").querySelector("tbody");
     tbody.replaceChildren();
@@ -154,6 +160,7 @@
       const name = encodeURIComponent($("start-name").value);
       const id = $("start-id").value.trim();
       const url = root + "/api/orchestrators/" + name + (id ? "/" + encodeURIComponent(id) : "");
+      $("start-result").textContent = "starting\u2026";
       const r = await call("POST", url, $("start-input").value || "null");
       $("start-result").textContent = r.status === 202
         ? "started " + r.json.id
