@@ -16,14 +16,11 @@ activity's code returns; its result is then dropped (the attempt has already end
 from __future__ import annotations
 
 import threading
-import traceback
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from durableflow.core.errors import ActivityTimeoutError
-from durableflow.core.history import FailureDetails
 from durableflow.runtime.clock import Clock
-from durableflow.runtime.executor import failure_of
 from durableflow.runtime.store.base import ActivityWorkItem
 
 _RUNNING, _FINISHED, _EXPIRED, _ABANDONED = range(4)
@@ -128,23 +125,3 @@ def heartbeat() -> None:
 def enter(attempt: Attempt | None) -> None:
     """Make ``attempt`` the one :func:`heartbeat` reports on for this thread."""
     _current.set(attempt)
-
-
-def activity_failure(exc: BaseException) -> FailureDetails:
-    """FailureDetails for an exception raised by activity code, even one whose ``str()``
-    raises (the message then says it could not be printed)."""
-    try:
-        return failure_of(exc)
-    except Exception:
-        name = type(exc).__qualname__
-        if type(exc).__module__ != "builtins":
-            name = f"{type(exc).__module__}.{name}"
-        try:
-            trace: str | None = "".join(traceback.format_exception(exc))
-        except Exception:
-            trace = None
-        return FailureDetails(
-            error_type=name,
-            message=f"<unprintable {type(exc).__qualname__}>",
-            stack_trace=trace,
-        )

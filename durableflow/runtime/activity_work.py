@@ -27,9 +27,9 @@ from durableflow.core import history as h
 from durableflow.core import payload
 from durableflow.core.app import App
 from durableflow.core.status import RuntimeStatus
-from durableflow.runtime.activity_attempts import Attempt, AttemptEnded, activity_failure, enter
+from durableflow.runtime.activity_attempts import Attempt, AttemptEnded, enter
 from durableflow.runtime.clock import Clock
-from durableflow.runtime.executor import Replayer
+from durableflow.runtime.executor import Replayer, failure_of
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import build_commit, is_invalid_step
@@ -447,7 +447,7 @@ class ActivityWork:
                     type(exc).__name__,
                     exc_info=exc,
                 )
-            failure = activity_failure(exc)
+            failure = failure_of(exc)
             return h.TaskFailed(timestamp=now(), task_id=item.task_id, failure=failure)
         return h.TaskCompleted(timestamp=now(), task_id=item.task_id, result=value)
 

@@ -16,8 +16,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from durableflow.core import history as h
-from durableflow.runtime.activity_attempts import Attempt, activity_failure
+from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.clock import Clock
+from durableflow.runtime.executor import failure_of
 from durableflow.runtime.store.base import (
     ActivityLease,
     ActivityWorkItem,
@@ -88,9 +89,7 @@ class LeaseKeeper:
             item = attempt.item
             error = attempt.timeout_error()
             log.warning("%s", error)
-            failed = h.TaskFailed(
-                timestamp=now, task_id=item.task_id, failure=activity_failure(error)
-            )
+            failed = h.TaskFailed(timestamp=now, task_id=item.task_id, failure=failure_of(error))
             try:
                 self.store.complete_activity(item, failed, now=now)
             except LeaseLostError:
