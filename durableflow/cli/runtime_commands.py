@@ -26,6 +26,7 @@ from durableflow.core.app import App
 from durableflow.core.errors import DurableflowError
 from durableflow.core.history import HistoryDocument
 from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store.composites import PURGE_BATCH
 
 __all__ = ["load_app", "register"]
 
@@ -130,9 +131,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--batch",
         type=int,
-        default=500,
+        default=None,
         metavar="N",
-        help="with --older-than: instances per transaction (default 500)",
+        help=f"with --older-than: instances per transaction (default {PURGE_BATCH})",
     )
     p.set_defaults(func=cmd_purge)
 
@@ -324,15 +325,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return 2
     if args.instance_id is None:
         try:
+            batch = PURGE_BATCH if args.batch is None else args.batch
             deleted = client(args).purge_instances(
-                args.older_than, args.status or None, batch=args.batch
+                args.older_than, args.status or None, batch=batch
             )
         except ValueError as exc:
             print(f"durable: error: {exc}", file=sys.stderr)
             return 2
         print(f"purged {deleted} instance{'' if deleted == 1 else 's'}")
         return 0
-    if args.status or args.batch != 500:
+    if args.status or args.batch is not None:
         print("durable: error: --status and --batch go with --older-than", file=sys.stderr)
         return 2
     if not client(args).purge(args.instance_id):

@@ -19,7 +19,7 @@ class RuntimeStatus(enum.Enum):
     @property
     def is_terminal(self) -> bool:
         """True when the instance will never run again (a new start may reuse its id)."""
-        return self in _TERMINAL
+        return self in TERMINAL_STATUSES
 
     @classmethod
     def parse(cls, value: str | RuntimeStatus) -> RuntimeStatus:
@@ -38,4 +38,7 @@ class RuntimeStatus(enum.Enum):
         raise ValueError(f"unknown runtime status {value!r}; expected one of {names}")
 
 
-_TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED})
+TERMINAL_STATUSES = frozenset(
+    {RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED}
+)
+"""The statuses of instances that will never run again (what can be purged)."""

@@ -21,7 +21,7 @@ from durableflow.core.errors import (
 )
 from durableflow.core.history import FailureDetails, HistoryDocument
 from durableflow.core.ids import new_instance_id, validate_instance_id
-from durableflow.core.status import RuntimeStatus
+from durableflow.core.status import TERMINAL_STATUSES, RuntimeStatus
 from durableflow.runtime.clock import Clock, SystemClock
 from durableflow.runtime.completions import Completions
 from durableflow.runtime.store import open_store
@@ -33,6 +33,7 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     WorkerRecord,
 )
+from durableflow.runtime.store.composites import PURGE_BATCH, purge_ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +263,7 @@ class Client:
         older_than: timedelta,
         status: RuntimeStatus | str | Iterable[RuntimeStatus | str] | None = None,
         *,
-        batch: int = 500,
+        batch: int = PURGE_BATCH,
     ) -> int:
         """Delete every ended instance that ended more than ``older_than`` ago; how many.
 
@@ -282,20 +283,13 @@ class Client:
         """
         if older_than < timedelta(0):
             raise ValueError(f"older_than must not be negative, not {older_than}")
-        if status is None:
-            wanted = frozenset(s for s in RuntimeStatus if s.is_terminal)
-        else:
-            many = [status] if isinstance(status, (RuntimeStatus, str)) else list(status)
-            wanted = frozenset(RuntimeStatus.parse(s) for s in many)
-        cutoff = self.clock.now() - older_than
-        total = 0
-        while True:
-            deleted = self.store.purge_instances(
-                completed_before=cutoff, statuses=wanted, limit=batch
-            )
-            total += deleted
-            if deleted < batch:
-                return total
+        statuses = _status_set(status)
+        return purge_ended(
+            self.store,
+            completed_before=self.clock.now() - older_than,
+            statuses=TERMINAL_STATUSES if statuses is None else statuses,
+            batch=batch,
+        )
 
     def list_instances(
         self,
@@ -326,10 +320,7 @@ class Client:
         Raises:
             ValueError: a status name that does not exist, or a naive datetime.
         """
-        statuses = None
-        if status is not None:
-            many = [status] if isinstance(status, (RuntimeStatus, str)) else list(status)
-            statuses = frozenset(RuntimeStatus.parse(s) for s in many)
+        statuses = _status_set(status)
         query = InstanceQuery(
             statuses, created_from, created_to, name_prefix, limit, instance_id_prefix, after
         )
@@ -382,3 +373,13 @@ def _state(
         custom_status=record.custom_status,
         history=hist,
     )
+
+
+def _status_set(
+    status: RuntimeStatus | str | Iterable[RuntimeStatus | str] | None,
+) -> frozenset[RuntimeStatus] | None:
+    """One status or several, as members or names in any letter case; None for none given."""
+    if status is None:
+        return None
+    many = [status] if isinstance(status, (RuntimeStatus, str)) else list(status)
+    return frozenset(RuntimeStatus.parse(s) for s in many)

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
-from durableflow.core.status import RuntimeStatus
+from durableflow.core.status import TERMINAL_STATUSES
 from durableflow.runtime.clock import Clock
+from durableflow.runtime.store.composites import PURGE_BATCH, PurgingStore, purge_ended
 
 log = logging.getLogger("durableflow.retention")
-
-ENDED = frozenset(s for s in RuntimeStatus if s.is_terminal)
-
-
-class PurgingStore(Protocol):
-    """The one store operation retention needs (``ClientStore.purge_instances``)."""
-
-    def purge_instances(
-        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
-    ) -> int:
-        """Delete one batch of ended instances; the number deleted."""
-        ...
 
 
 class Retention:
@@ -48,7 +36,7 @@ class Retention:
         clock: Clock,
         *,
         every: timedelta | None = None,
-        batch: int = 500,
+        batch: int = PURGE_BATCH,
     ) -> None:
         if keep <= timedelta(0):
             raise ValueError(f"retention must keep instances for a positive time, not {keep}")
@@ -66,14 +54,13 @@ class Retention:
     def purge_once(self, stop: threading.Event | None = None) -> int:
         """Purge everything past the cutoff now, batch by batch; how many went."""
         cutoff = self.clock.now() - self.keep
-        total = 0
-        while stop is None or not stop.is_set():
-            deleted = self.store.purge_instances(
-                completed_before=cutoff, statuses=ENDED, limit=self.batch
-            )
-            total += deleted
-            if deleted < self.batch:
-                break
+        total = purge_ended(
+            self.store,
+            completed_before=cutoff,
+            statuses=TERMINAL_STATUSES,
+            batch=self.batch,
+            stop=stop,
+        )
         if total:
             log.info("retention purged %d instances that ended before %s", total, cutoff)
         return total

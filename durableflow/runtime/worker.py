@@ -43,7 +43,7 @@ from durableflow.runtime.executor import Replayer, StepResult, failure_of
 from durableflow.runtime.lease_keeper import LeaseKeeper
 from durableflow.runtime.lifecycle import Lifecycle
 from durableflow.runtime.presence import Presence
-from durableflow.runtime.retention import PurgingStore, Retention
+from durableflow.runtime.retention import Retention
 from durableflow.runtime.sessions import Session, Sessions
 from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.steps import (
@@ -60,6 +60,7 @@ from durableflow.runtime.store.base import (
     OrchestrationWorkItem,
     WorkerStore,
 )
+from durableflow.runtime.store.composites import PurgingStore
 
 log = logging.getLogger("durableflow.worker")
 

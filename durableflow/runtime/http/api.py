@@ -27,7 +27,7 @@ from durableflow.core.errors import (
     PayloadError,
     UnknownFunctionError,
 )
-from durableflow.core.status import RuntimeStatus
+from durableflow.core.status import TERMINAL_STATUSES, RuntimeStatus
 from durableflow.runtime.client import Client, OrchestrationState
 from durableflow.runtime.http import params
 from durableflow.runtime.http.payloads import (
@@ -51,7 +51,6 @@ from durableflow.runtime.http.settings import HttpSettings
 __all__ = ["ManagementApi"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-_TERMINAL = frozenset(s for s in RuntimeStatus if s.is_terminal)
 _DEFAULT_PAGE = 100
 _PURGE_PAGE = 500
 
@@ -316,9 +315,9 @@ class ManagementApi:
                 "instance, DELETE .../instances/{instanceId}",
             )
         created_to = params.timestamp(query, "createdTimeTo") or datetime.now(UTC)
-        wanted = params.statuses(query) or _TERMINAL
+        wanted = params.statuses(query) or TERMINAL_STATUSES
         deleted = await run_in_threadpool(
-            self._purge_matching, created_from, created_to, wanted & _TERMINAL
+            self._purge_matching, created_from, created_to, wanted & TERMINAL_STATUSES
         )
         if deleted == 0:
             return error_response(404, "no ended instance matched the filter; nothing was purged")

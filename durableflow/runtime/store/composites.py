@@ -7,8 +7,11 @@ functions, so a new backend has nothing more to write and cannot get them subtly
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import semantics
 from durableflow.runtime.store.base import (
     OrchestrationCommit,
@@ -40,3 +43,38 @@ def commit_orchestration(
     """
     if not store.commit_orchestrations([(item, commit)], now=now)[0]:
         raise semantics.orchestration_lease_lost(item.instance.instance_id, item.lease_owner)
+
+
+class PurgingStore(Protocol):
+    """The one store operation a bulk purge needs (``ClientStore.purge_instances``)."""
+
+    def purge_instances(
+        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
+    ) -> int:
+        """Delete one batch of ended instances; the number deleted."""
+        ...
+
+
+PURGE_BATCH = 500
+"""Instances a bulk purge deletes per transaction unless told otherwise."""
+
+
+def purge_ended(
+    store: PurgingStore,
+    *,
+    completed_before: datetime,
+    statuses: frozenset[RuntimeStatus],
+    batch: int,
+    stop: threading.Event | None = None,
+) -> int:
+    """Purge every ended instance matching, one ``purge_instances`` batch per transaction,
+    until a batch comes back short (or ``stop`` is set between batches); how many went."""
+    total = 0
+    while stop is None or not stop.is_set():
+        deleted = store.purge_instances(
+            completed_before=completed_before, statuses=statuses, limit=batch
+        )
+        total += deleted
+        if deleted < batch:
+            break
+    return total
