@@ -1,0 +1,81 @@
+"""The app the chaos and multi-host tests run in worker processes.
+
+Every activity run appends a line to a file of its process's own (``CHAOS_RUNS``: a
+directory), so a test can tell runs apart from recorded results: re-runs are allowed after a
+crash, a recorded result must come from one of them, and only one per task.
+
+A worker started with ``CHAOS_STOP_REQUEST`` set pauses itself with SIGSTOP in the first
+step of an instance it begins after that file appears, holding that step's lease: the
+pause lands between the lease and the commit by construction, not by luck (a signal from
+outside lands there only sometimes). It writes the instance id to ``<request>.held`` first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import uuid
+from typing import Any
+
+import durableflow as df
+
+app = df.App()
+
+_runs_fd: int | None = None
+_runs_lock = threading.Lock()
+
+
+def _record_run(line: list[Any]) -> None:
+    """Append one line to this process's run file (O_APPEND: whole lines, even if killed)."""
+    global _runs_fd
+    folder = os.environ.get("CHAOS_RUNS")
+    if not folder:
+        return
+    with _runs_lock:
+        if _runs_fd is None:
+            path = os.path.join(folder, f"{os.getpid()}.jsonl")
+            _runs_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(_runs_fd, (json.dumps(line) + "\n").encode())
+
+
+def _pause_if_asked(instance_id: str) -> None:
+    """SIGSTOP this process once, if this worker was asked to (see the module doc)."""
+    request = os.environ.get("CHAOS_STOP_REQUEST")
+    if not request:
+        return
+    try:
+        os.rename(request, request + ".taken")
+    except FileNotFoundError:
+        return
+    with open(request + ".held", "w") as f:
+        f.write(instance_id)
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+@app.activity
+def square(item: list[Any]) -> dict[str, Any]:
+    """Square ``item[1]`` (``item`` is ``[instance id, index]``); the result names its run."""
+    instance_id, index = item
+    run = uuid.uuid4().hex
+    _record_run([instance_id, index, run, os.getpid()])
+    return {"value": index * index, "run": run}
+
+
+@app.orchestrator
+def fan_out(ctx: df.OrchestrationContext, n: int) -> Any:
+    """``n`` squares in parallel, then their sum."""
+    if not ctx.is_replaying:
+        # Only an instance's first step starts the generator live: every later step either
+        # resumes the cached generator past this line or replays it.
+        _pause_if_asked(ctx.instance_id)
+    results = yield ctx.task_all(
+        [ctx.call_activity(square, [ctx.instance_id, i]) for i in range(n)]
+    )
+    return sum(r["value"] for r in results)
+
+
+def expected(n: int) -> int:
+    """What ``fan_out`` returns for ``n``."""
+    return sum(i * i for i in range(n))

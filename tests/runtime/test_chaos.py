@@ -1,0 +1,172 @@
+"""Four worker processes on one store, two SIGKILLed and one paused past its lease.
+
+The damage comes at seeded moments (``CHAOS_SEED`` replays a run): two workers are killed
+and restarted, and a third stops itself with SIGSTOP between leasing a step and committing
+it (see ``tests.runtime.chaos_app``), stays stopped until another worker has taken that
+step over, and is then resumed. Then, from records rather than luck:
+
+* every instance completed with the right output;
+* each task was scheduled and completed once, with a result one of its runs produced
+  (runs may repeat: activities run at least once);
+* no two committed steps of one instance overlapped in time (traced lease to commit);
+* the resumed worker's stale step was refused by the store: traced as not committed,
+  logged as a lost lease, and absent from the history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from durableflow.core.errors import StoreLockedError
+from durableflow.runtime import Client
+from durableflow.runtime.store import open_store
+from tests.runtime.fleet import (
+    Starter,
+    WorkerProcess,
+    check_histories,
+    check_no_overlap,
+    completed_count,
+    read_runs,
+    read_steps,
+    rerun_count,
+    summary,
+    wait_until,
+)
+from tests.runtime.pg_schemas import pg_schema
+
+SEED = int(os.environ.get("CHAOS_SEED", "20261203"))
+INSTANCES = 300
+FAN = 4
+LEASE = 2.0
+START_RATE = 40.0  # instances per second: the starts overlap every act of damage
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The shared store: a SQLite file, or a schema of its own on the test server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'chaos.db'}"
+    else:
+        with pg_schema("chaos") as url:
+            yield url
+
+
+@pytest.mark.slow
+def test_killed_and_paused_workers_lose_and_duplicate_nothing(
+    store_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    (tmp_path / "runs").mkdir()
+    request = tmp_path / "stop-request"
+    victims = rng.sample(range(3), 2)  # worker 3 is the one that pauses
+    kill_at = sorted(rng.sample(range(30, 150), 2))  # completed instances
+    ask_pause_at = rng.randrange(60, 160)  # started instances
+    open_store(store_url).close()  # migrate once, before four processes race to
+    client = Client(store_url)
+    workers = [WorkerProcess(f"w{k}", store_url, tmp_path, LEASE) for k in range(3)]
+    workers.append(
+        WorkerProcess("w3", store_url, tmp_path, LEASE, env={"CHAOS_STOP_REQUEST": str(request)})
+    )
+    paused = workers[3]
+    starter = Starter(client, INSTANCES, FAN, START_RATE)
+    try:
+        for w in workers:
+            w.start()
+        starter.start()
+
+        def completed() -> int:
+            starter.done()  # raises what the starting thread raised
+            return completed_count(client.store)
+
+        wait_until(lambda: completed() >= kill_at[0], 60, "the first kill")
+        workers[victims[0]].kill()
+        workers[victims[0]].start()
+
+        wait_until(lambda: starter.started >= ask_pause_at, 60, "the pause")
+        held, extra = pause_one(paused, request, workers, client)
+
+        wait_until(lambda: completed() >= kill_at[1], 60, "the second kill")
+        workers[victims[1]].kill()
+        workers[victims[1]].start()
+
+        wait_until(starter.done, 60, "every instance to start")
+        wait_until(
+            lambda: completed() == INSTANCES + len(extra),
+            120,
+            "every instance to end",
+        )
+        for w in workers:
+            assert w.terminate() == 0, f"{w.name} did not stop cleanly: {w.log_text()[-2000:]}"
+    finally:
+        for w in workers:
+            w.close()
+
+    steps = read_steps([w.trace for w in workers])
+    runs = read_runs(tmp_path)
+    check_histories(client.store, [*starter.ids, *extra], FAN, runs)
+    checked = check_no_overlap(steps)
+    refused = [s for s in paused.steps() if not s.committed]
+    assert any(s.instance == held for s in refused), "the paused worker's step was applied"
+    assert f"lost the lease on {held}" in paused.log_text()
+    print(
+        summary(
+            seed=SEED,
+            committed_steps=checked,
+            refused_after_pause=len(refused),
+            activity_reruns=rerun_count(runs),
+            incarnations=sum(w.incarnations for w in workers),
+        )
+    )
+
+
+def pause_one(
+    worker: WorkerProcess, request: Path, workers: list[WorkerProcess], client: Client
+) -> tuple[str, list[str]]:
+    """Make ``worker`` stop itself inside a step, keep it stopped until that step has been
+    taken over and committed elsewhere, resume it, and wait until it has tried to commit.
+    Returns the instance of the stale step and the ids of the extra instances started to
+    give it a first step to stop in (the scheduled starts may have ended by then).
+
+    SQLite only: if another of its threads held the write lock when it stopped, no one
+    can take over; it is then resumed (its step commits, correctly: no one else ran it)
+    and asked again.
+    """
+    extra: list[str] = []
+
+    def paused_or_bait() -> bool:
+        if worker.is_paused():
+            return True
+        # SQLite stays locked while a worker paused in a write: the next poll tries again.
+        with contextlib.suppress(StoreLockedError):
+            extra.append(client.start_new("fan_out", input=FAN, instance_id=f"chaos-x{len(extra)}"))
+        return False
+
+    for _attempt in range(5):
+        request.write_text("")
+        wait_until(paused_or_bait, 30, f"{worker.name} to pause itself", interval=0.05)
+        held = Path(f"{request}.held").read_text()
+
+        def taken_over(iid: str = held) -> bool:
+            # The paused worker commits nothing, so a committed step is another's.
+            steps = read_steps([w.trace for w in workers])
+            return any(s.instance == iid and s.committed for s in steps)
+
+        try:
+            wait_until(taken_over, LEASE + 8, f"another worker to take over {held}")
+        except AssertionError:
+            worker.resume()
+            continue
+        worker.resume()
+        wait_until(
+            lambda iid=held: any(s.instance == iid for s in worker.steps()),
+            30,
+            f"{worker.name} to try committing {held}",
+        )
+        return held, extra
+    raise AssertionError("no pause was ever taken over (the store stayed locked)")
