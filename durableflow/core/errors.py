@@ -168,6 +168,13 @@ class StoreLockedError(StoreError):
     """The store stayed locked by another writer for longer than the busy timeout."""
 
 
+class StoreUnavailableError(StoreError, ConnectionError):
+    """A store server cannot be used: unreachable, refusing the credentials, or gone.
+
+    The message says which server (password redacted) and what failed.
+    """
+
+
 class LeaseLostError(DurableflowError):
     """A write was refused because the worker no longer holds the lease it was made under.
 

@@ -210,7 +210,6 @@ def test_url_query_sets_options_and_keywords_override(tmp_path: Path) -> None:
         ("sqlite:///x.db?colour=red", "unknown SQLite store option"),
         ("sqlite:///:memory:", "memory://"),
         ("sqlite:///no/such/dir/x.db", "does not exist"),
-        ("postgresql://u:secret@db/x", "PostgreSQL backend is not available yet"),
         ("redis://localhost", "unknown store URL"),
         ("durable.db", "did you mean sqlite:///durable.db"),
     ],

@@ -1,7 +1,8 @@
 """Durable storage behind one :class:`Store` protocol, chosen by URL.
 
 ``memory://`` (private) and ``memory://NAME`` (shared in the process) for tests and fuzzing;
-``sqlite:///path.db`` for one machine; ``postgresql://...`` for many (not available yet).
+``sqlite:///path.db`` for one machine; ``postgresql://user@host:port/db?schema=NAME`` for
+many machines sharing one database (needs the ``postgres`` extra).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from durableflow.runtime.store.base import (
     WorkerRecord,
 )
 from durableflow.runtime.store.memory import MemoryStore
+from durableflow.runtime.store.postgres import PostgresStore
 from durableflow.runtime.store.sqlite import SqliteStore
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "OrchestrationWorkItem",
     "OutgoingMessage",
     "PlannedStep",
+    "PostgresStore",
     "SqliteStore",
     "Store",
     "WorkerRecord",
@@ -51,18 +54,24 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     Args:
         url: ``memory://``, ``memory://NAME``, ``sqlite:///relative/path.db`` or
             ``sqlite:////absolute/path.db`` (SQLite options may also be given as query
-            parameters, e.g. ``?busy_timeout=2&synchronous=NORMAL``).
+            parameters, e.g. ``?busy_timeout=2&synchronous=NORMAL``), or
+            ``postgresql://user:password@host:port/database?schema=NAME`` (also
+            ``postgres://``; the schema defaults to ``durableflow`` and is created and
+            migrated on first use).
         create: create a SQLite file that does not exist yet. Pass ``False`` where only
             an existing store makes sense (reading or managing instances), so that a
             mistyped path fails instead of opening a new, empty database. Memory stores
             are always opened.
         **options: backend options, e.g. ``busy_timeout`` (seconds) and ``synchronous``
-            for SQLite.
+            for SQLite; ``schema``, ``pool_min``, ``pool_max``, ``connect_timeout`` and
+            ``history_cache_size`` for PostgreSQL.
 
     Raises:
         StoreNotFoundError: ``create`` is false and the SQLite file does not exist.
-        StoreError: unknown scheme, a backend that is not available, or a store that cannot
-            be opened (see the backend for details).
+        StoreUnavailableError: a PostgreSQL server cannot be reached or refuses the
+            credentials.
+        StoreError: unknown scheme, a backend that is not available (psycopg missing), or
+            a store that cannot be opened (see the backend for details).
     """
     if not isinstance(url, str):
         raise StoreError(f"store URL must be a str, got {type(url).__name__}")
@@ -75,21 +84,10 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     if sep and scheme == "sqlite":
         return SqliteStore.from_url(url, create=create, **options)
     if sep and scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            f"cannot open {_redact(url)}: the PostgreSQL backend is not available yet; "
-            "use sqlite:///path.db for now"
-        )
+        # psycopg is imported only now: the package works without the postgres extra.
+        return PostgresStore.from_url(url, **options)
     hint = f"; did you mean sqlite:///{url}?" if not sep and url.endswith(".db") else ""
     raise StoreError(
         f"unknown store URL {url!r}: expected sqlite:///path.db, postgresql://..., "
         f"memory:// or memory://NAME{hint}"
     )
-
-
-def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"

@@ -63,7 +63,9 @@ class OrchestrationWorkItem:
 
     ``history`` is read-only (a store may share it with its cache); ``epoch`` is the
     store's name for this generation of the history (it changes when the history is reset),
-    empty where a store has no use for it.
+    empty where a store has no use for it. ``fence`` is the store's fencing token for this
+    grant of the lease (a counter bumped on every grant, checked by the commit), 0 where a
+    store recognises a lease by its owner and expiry instead; opaque to everyone else.
     """
 
     instance: InstanceRecord
@@ -72,6 +74,7 @@ class OrchestrationWorkItem:
     lease_owner: str
     lease_expires: datetime
     epoch: str = ""
+    fence: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,520 @@
+"""The PostgreSQL store: many workers on many hosts sharing one database.
+
+Work is claimed with ``FOR UPDATE SKIP LOCKED`` and leased (owner, expiry and a fencing
+token from a sequence, bumped on every grant and checked by every write made under the
+lease); each step is one transaction. Transactions that make work visible now
+``pg_notify`` the schema's channel, and :meth:`PostgresStore.subscribe` hears them. All SQL
+lives in :mod:`postgres_sql`; URLs, the pool and migrations in :mod:`postgres_connect`;
+what write transactions write in :mod:`postgres_writes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from durableflow.core.errors import InstanceNotFoundError
+from durableflow.core.history import HistoryEvent
+from durableflow.core.ids import validate_instance_id
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store import postgres_connect as db
+from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store import postgres_writes as writes
+from durableflow.runtime.store.base import (
+    ActivityWorkItem,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    NewInstance,
+    OrchestrationCommit,
+    OrchestrationWorkItem,
+    OutgoingMessage,
+    PlannedStep,
+    StepDecider,
+    WorkerRecord,
+)
+from durableflow.runtime.store.history_cache import HistoryCache
+from durableflow.runtime.store.postgres_listen import Listener, Subscription
+
+_MICRO = timedelta(microseconds=1)
+_Parts = tuple[Any, int, list[Any], list[Any]]
+
+
+class PostgresStore:
+    """The :class:`~durableflow.runtime.store.base.Store` protocol on a PostgreSQL schema.
+
+    Open it with :func:`~durableflow.runtime.store.open_store` or :meth:`from_url`; the
+    schema is created and migrated on first use.
+
+    Raises:
+        StoreNotFoundError: the database does not exist.
+        StoreUnavailableError: the server cannot be reached or refuses the credentials.
+        StoreError: the schema was migrated by a newer durableflow, or psycopg is missing.
+    """
+
+    def __init__(self, target: db.Target, *, url: str) -> None:
+        self.url = url
+        self.target = target
+        self._histories = HistoryCache(target.history_cache_size)
+        conn = db.connect(target)
+        try:
+            self.applied_migrations = db.migrate(conn, target)
+        finally:
+            conn.close()
+        self._pool = db.Pool(target, url)
+        self._write = self._pool.write
+        self._read = self._pool.read
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> PostgresStore:
+        """Open ``postgresql://user@host:port/db?schema=NAME`` (see
+        :func:`postgres_connect.parse_url` for the options)."""
+        return cls(db.parse_url(url, options), url=url)
+
+    def _notify(self, c: Any) -> None:
+        c.execute(sql.NOTIFY, (self.target.channel,))
+
+    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+        """Call ``on_work`` (from a listener thread) whenever a transaction makes work
+        visible now: a new instance, a sent event, a queued activity or result, a finished
+        child, a released lease. Reconnects with backoff if the connection drops, calling
+        ``on_work`` once on reconnecting for anything missed meanwhile."""
+        return Listener(self.target, on_work)
+
+    # -- client side --------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, now: datetime) -> None:
+        """Create an instance atomically and queue its ExecutionStarted message."""
+        validate_instance_id(new.instance_id)
+        input_json = codec.encode_value(new.input, f"input of orchestration {new.name!r}")
+        now_us = codec.to_micros(now)
+        created_us = codec.to_micros(new.created_at)
+        started_event = semantics.started_event(new, codec.from_micros(now_us))
+        started = codec.encode_event(started_event, new.instance_id)
+        with self._write() as c:
+            if not writes.create_row(c, new, input_json, started, created_us, now_us):
+                row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+                raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
+            self._notify(c)
+        self._histories.drop(new.instance_id)
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance row, or None."""
+        with self._read() as c:
+            row = c.execute(sql.GET_INSTANCE, (instance_id,)).fetchone()
+        return None if row is None else sql.record(row)
+
+    def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Instances matching ``query``, newest first."""
+        statement, params = sql.list_instances(query)
+        with self._read() as c:
+            return [sql.record(r) for r in c.execute(statement, params)]
+
+    def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """The current execution's history, in order (empty if unknown)."""
+        with self._read() as c:
+            rows = c.execute(sql.HISTORY_FROM, (instance_id, 0)).fetchall()
+        return [codec.decode_event(r[0]) for r in rows]
+
+    def send(self, message: OutgoingMessage, *, now: datetime) -> None:
+        """Queue an event for an existing instance (``InstanceNotFoundError`` if none)."""
+        iid = validate_instance_id(message.instance_id)
+        event = codec.encode_event(message.event, iid)
+        now_us = codec.to_micros(now)
+        visible_us = codec.to_micros(message.visible_at or now)
+        with self._write() as c:
+            if not writes.queue(c, iid, message.execution_id, visible_us, event):
+                raise InstanceNotFoundError(iid)
+            if visible_us <= now_us:
+                self._notify(c)
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a terminal instance and everything it owns; False if it did not exist."""
+        with self._write() as c:
+            writes.lock_rows(c, [instance_id])
+            row = c.execute(sql.GET_STATUS, (instance_id,)).fetchone()
+            if row is None:
+                return False
+            status = RuntimeStatus(row[0])
+            if not status.is_terminal:
+                raise semantics.not_terminal(instance_id, status)
+            writes.delete_owned(c, [instance_id])
+            c.execute(sql.DELETE_INSTANCE, (instance_id,))
+        self._histories.drop(instance_id)
+        return True
+
+    def purge_instances(
+        self, *, completed_before: datetime, statuses: frozenset[RuntimeStatus], limit: int
+    ) -> int:
+        """Delete one batch of ended instances, oldest ending first; the number deleted."""
+        semantics.check_purge_filter(statuses, limit)
+        wanted = sorted(s.value for s in statuses)
+        before = codec.to_micros(completed_before)
+        with self._write() as c:
+            ids = [r[0] for r in c.execute(sql.PURGEABLE, (wanted, before, limit))]
+            if ids:
+                writes.delete_owned(c, ids)
+                c.execute(sql.DELETE_INSTANCES, (ids,))
+        for iid in ids:
+            self._histories.drop(iid)
+        return len(ids)
+
+    def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
+        """Registered workers, oldest start first, with the leases each holds at ``now``."""
+        with self._read() as c:
+            rows = c.execute(sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
+        return [
+            WorkerRecord(
+                owner,
+                host,
+                pid,
+                codec.from_micros(started),
+                codec.from_micros(beat),
+                codec.from_micros(expires),
+                orchestrations,
+                activities,
+            )
+            for owner, host, pid, started, beat, expires, orchestrations, activities in rows
+        ]
+
+    # -- worker side --------------------------------------------------------------------
+    def lock_orchestrations(
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        results: Sequence[tuple[ActivityWorkItem, HistoryEvent]] = (),
+    ) -> list[OrchestrationWorkItem]:
+        """Record ``results``, then lease up to ``limit`` ready instances, oldest mail first,
+        all in one transaction."""
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        for activity, result in results:
+            codec.check_event(result, activity.instance_id)
+        if not results and (limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us)):
+            return []
+        ordered = sorted(results, key=lambda r: r[0].instance_id)
+        with self._write(durable=False) as c:
+            writes.lock_rows(c, (a.instance_id for a, _ in ordered))
+            for activity, result in ordered:
+                held = c.execute(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(activity))
+                if held.fetchone() is not None:
+                    writes.queue_result(c, activity, result, now_us)
+            rows = []
+            if limit > 0:
+                rows = c.execute(
+                    sql.LOCK_ORCHESTRATIONS,
+                    {"owner": owner, "expires": expires_us, "now": now_us, "limit": limit},
+                ).fetchall()
+            rows.sort(key=lambda r: (r[-1], r[0]))  # RETURNING has no order of its own
+            locked = self._locked_parts(c, rows, now_us)
+        # Decoding happens after the transaction, so other writers do not wait for it.
+        return [self._work_item(owner, expires_us, *parts) for parts in locked]
+
+    def _any(self, statement: str, now_us: int) -> bool:
+        with self._read() as c:
+            return c.execute(statement, {"now": now_us}).fetchone() is not None
+
+    def _locked_parts(
+        self, c: Any, rows: list[Any], now_us: int, inbox: bool = True
+    ) -> list[_Parts]:
+        """What work items are made of, read in the locking transaction: each row, how many
+        history events the cache already has, the rows of the others, the inbox."""
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        starts = [self._histories.known(r[0], r[13], r[14]) for r in rows]
+        fresh: dict[str, list[Any]] = {iid: [] for iid in ids}
+        wanted = [(iid, s) for iid, s, r in zip(ids, starts, rows, strict=True) if s < r[14]]
+        if wanted:
+            for iid, event in c.execute(
+                sql.HISTORIES_FROM, ([w[0] for w in wanted], [w[1] for w in wanted])
+            ):
+                fresh[iid].append(event)
+        mail: dict[str, list[Any]] = {iid: [] for iid in ids}
+        if inbox:
+            for iid, *message in c.execute(sql.VISIBLE_MESSAGES, (ids, now_us)):
+                mail[iid].append(message)
+        return [(r, s, fresh[r[0]], mail[r[0]]) for r, s in zip(rows, starts, strict=True)]
+
+    def _work_item(
+        self,
+        owner: str,
+        expires_us: int,
+        row: Any,
+        start: int,
+        fresh: list[Any],
+        inbox: list[Any],
+        extra: Message | None = None,
+    ) -> OrchestrationWorkItem:
+        iid, epoch, history_len, fence = row[0], row[13], row[14], row[sql.N_ROW]
+        decoded = [codec.decode_event(text) for text in fresh]
+        history: Sequence[HistoryEvent] | None = self._histories.extend(
+            iid, epoch, start, decoded, history_len
+        )
+        if history is None:  # caching off, or the cache changed under us: read it all
+            history = (
+                decoded if start == 0 and len(decoded) == history_len else self.get_history(iid)
+            )
+        messages = [
+            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+            for mid, xid, vis, ev in inbox
+        ]
+        if extra is not None:
+            messages.append(extra)
+        return OrchestrationWorkItem(
+            sql.record(row),
+            history,
+            messages,
+            owner,
+            codec.from_micros(expires_us),
+            epoch,
+            fence,
+        )
+
+    def _remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
+        """Add a committed step's events to the history cache (not after a reset)."""
+        if commit.continue_as_new is None and epoch:
+            events = commit.new_events
+            self._histories.extend(iid, epoch, base, events, base + len(events))
+
+    def commit_orchestrations(
+        self,
+        batch: Sequence[tuple[OrchestrationWorkItem, OrchestrationCommit]],
+        *,
+        now: datetime,
+    ) -> list[bool]:
+        """Apply several steps in one transaction, each only if its lease still holds."""
+        prepared = [
+            semantics.prepare_commit(item.instance.instance_id, item.instance.name, commit, now)
+            for item, commit in batch
+        ]
+        now_us = codec.to_micros(now)
+        now = codec.from_micros(now_us)
+        leased = [len(commit.leased) for _, commit in batch]
+        try:
+            with self._write() as c:
+                writes.lock_rows(
+                    c,
+                    (
+                        iid
+                        for item, commit in batch
+                        for iid in writes.touched(item.instance.instance_id, commit)
+                    ),
+                )
+                outcomes = [
+                    writes.apply_step(
+                        c,
+                        item.instance.instance_id,
+                        len(item.history),
+                        commit,
+                        p,
+                        now,
+                        now_us,
+                        lease=(item.lease_owner, item.fence),
+                    )
+                    for (item, commit), p in zip(batch, prepared, strict=True)
+                ]
+                if any(visible for _, visible in outcomes):
+                    self._notify(c)
+        except BaseException:
+            for (_, commit), n in zip(batch, leased, strict=True):
+                del commit.leased[n:]  # rolled back: those leases do not exist
+            raise
+        applied = [ok for ok, _ in outcomes]
+        for (item, commit), ok in zip(batch, applied, strict=True):
+            if ok:
+                self._remember(item.instance.instance_id, item.epoch, len(item.history), commit)
+        return applied
+
+    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Release the lease without writing anything (the messages stay queued)."""
+        with self._write(durable=False) as c:
+            released = c.execute(
+                sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, item.fence)
+            )
+            if released.rowcount:
+                self._notify(c)
+
+    def lock_activity(
+        self, owner: str, *, now: datetime, lease: timedelta
+    ) -> ActivityWorkItem | None:
+        """Lease the oldest queued activity whose lease is free or expired."""
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        if not self._any(sql.ANY_READY_ACTIVITY, now_us):
+            return None
+        with self._write(durable=False) as c:
+            row = c.execute(
+                sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us}
+            ).fetchone()
+        return None if row is None else writes.leased_item(row, owner, expires_us)
+
+    def complete_activity(
+        self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
+    ) -> None:
+        """Delete the activity and queue ``result`` for its instance, in one transaction."""
+        codec.check_event(result, item.instance_id)
+        now_us = codec.to_micros(now)
+        with self._write(durable=False) as c:
+            writes.delete_finished(c, item)
+            writes.queue_result(c, item, result, now_us)
+            self._notify(c)
+
+    def complete_activity_and_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        lease: timedelta,
+        decide: StepDecider,
+    ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
+        """Record an activity's result and, if its instance is free, run its next step, all
+        in one transaction (see the protocol).
+
+        The instance's row stays locked from the check to the commit, so no lease is
+        written; the result goes straight into the step, and into the inbox only when the
+        instance is busy elsewhere or ``decide`` declines.
+        """
+        now_us = codec.to_micros(now)
+        expires_us = now_us + lease // _MICRO
+        iid = item.instance_id
+        codec.check_event(result, iid)
+        with self._write() as c:
+            writes.delete_finished(c, item)
+            row = c.execute(sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
+            if row is None:
+                writes.queue_result(c, item, result, now_us)
+                self._notify(c)
+                return None
+            next_visible = row[sql.N_ROW + 1]
+            (parts,) = self._locked_parts(
+                c, [row], now_us, inbox=next_visible is not None and next_visible <= now_us
+            )
+            handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
+            work = self._work_item(writes.lease_holder(item), expires_us, *parts, extra=handed)
+            commit = decide(work)
+            if commit is None:
+                writes.queue_result(c, item, result, now_us)
+                self._notify(c)
+                return None
+            p = semantics.prepare_commit(iid, work.instance.name, commit, now)
+            # Others' rows only now, after ours: a rare cycle with another transaction is
+            # broken by PostgreSQL's deadlock detector (StoreLockedError, nothing written).
+            writes.lock_rows(c, writes.touched(iid, commit) - {iid})
+            base = len(work.history)
+            stamp = codec.from_micros(now_us)
+            xid = work.instance.execution_id
+            _, visible = writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
+            if visible:
+                self._notify(c)
+        self._remember(iid, work.epoch, base, commit)
+        return work, commit
+
+    def complete_activity_with_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        step: PlannedStep,
+        *,
+        now: datetime,
+    ) -> bool:
+        """Record ``result`` and apply ``step``, decided ahead of time, in one transaction if
+        the instance is as the step assumed (see the protocol)."""
+        now_us = codec.to_micros(now)
+        iid = item.instance_id
+        inst = step.instance
+        codec.check_event(result, iid)
+        # Encoded before the transaction: it is the step's largest piece of CPU work.
+        p = semantics.prepare_commit(iid, inst.name, step.commit, now)
+        leased = len(step.commit.leased)
+        try:
+            with self._write() as c:
+                writes.lock_rows(c, writes.touched(iid, step.commit))
+                # The finished activity goes first: a lost lease raises before anything is
+                # written and rolls the transaction back.
+                writes.delete_finished(c, item)
+                row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
+                if row is None or not writes.as_planned(row, step, now_us):
+                    writes.queue_result(c, item, result, now_us)
+                    self._notify(c)
+                    return False
+                stamp = codec.from_micros(now_us)
+                _, visible = writes.apply_step(
+                    c,
+                    iid,
+                    step.history_len,
+                    step.commit,
+                    p,
+                    stamp,
+                    now_us,
+                    execution_id=inst.execution_id,
+                )
+                if visible:
+                    self._notify(c)
+        except BaseException:
+            del step.commit.leased[leased:]
+            raise
+        self._remember(iid, step.epoch, step.history_len, step.commit)
+        return True
+
+    def abandon_activity(self, item: ActivityWorkItem) -> None:
+        """Release the activity's lease so another worker can run it."""
+        with self._write(durable=False) as c:
+            if c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item)).rowcount:
+                self._notify(c)
+
+    def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
+        """Extend a running activity's lease; False if the lease was lost."""
+        until_us = codec.to_micros(until)
+        with self._write(durable=False) as c:
+            cur = c.execute(sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
+            return bool(cur.rowcount == 1)
+
+    def release_leases(self, owner: str) -> int:
+        """Release every instance and activity lease ``owner`` holds; how many."""
+        with self._write(durable=False) as c:
+            released = c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).rowcount
+            released += c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).rowcount
+            if released:
+                self._notify(c)
+            return int(released)
+
+    def heartbeat_worker(
+        self, owner: str, *, host: str, pid: int, now: datetime, expires: datetime
+    ) -> None:
+        """Record that worker ``owner`` is alive until ``expires`` (registering it)."""
+        now_us = codec.to_micros(now)
+        forget = codec.to_micros(now - semantics.FORGET_DEAD_WORKERS_AFTER)
+        with self._write() as c:
+            c.execute(
+                sql.HEARTBEAT_WORKER,
+                {
+                    "owner": owner,
+                    "host": host,
+                    "pid": pid,
+                    "now": now_us,
+                    "expires": codec.to_micros(expires),
+                },
+            )
+            c.execute(sql.FORGET_DEAD_WORKERS, (forget,))
+
+    def unregister_worker(self, owner: str) -> None:
+        """Forget worker ``owner``."""
+        with self._write() as c:
+            c.execute(sql.UNREGISTER_WORKER, (owner,))
+
+    def next_wake_time(self) -> datetime | None:
+        """When a lock call can next return work: the earliest visible time of a queued
+        message or activity, or its lease expiry while it is leased."""
+        with self._read() as c:
+            (first,) = c.execute(sql.NEXT_WAKE_TIME).fetchone()
+        return None if first is None else codec.from_micros(first)
+
+    def close(self) -> None:
+        """Close the pool's connections. Idempotent."""
+        self._pool.close()

@@ -1,0 +1,314 @@
+"""Opening PostgreSQL stores: URLs, the connection pool, migrations, error translation.
+
+psycopg is imported here, lazily, so the package imports without the ``postgres`` extra;
+a missing driver is a :class:`StoreError` that says how to install it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from durableflow.core.errors import (
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
+from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store import semantics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEMA = "durableflow"
+"""The schema a URL without ``?schema=`` uses (its own, so it never mixes with app tables)."""
+
+OPTIONS = ("schema", "pool_min", "pool_max", "connect_timeout", "history_cache_size")
+"""Query parameters (and keyword options) the store reads; any other goes to libpq."""
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LOCKED_STATES = frozenset({"40P01", "40001", "55P03"})  # deadlock, serialization, lock
+_AUTH_STATES = frozenset({"28P01", "28000"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a store's data lives and how to reach it.
+
+    Attributes:
+        conninfo: the libpq URL without the store's own parameters.
+        schema: the schema holding the tables.
+        where: the server, database and schema for messages, password redacted.
+        pool_min / pool_max: connections the pool keeps open / may open.
+        connect_timeout: seconds to wait for the server when connecting.
+        history_cache_size: instances whose decoded histories are kept.
+    """
+
+    conninfo: str
+    schema: str
+    where: str
+    pool_min: int = 1
+    pool_max: int = 16
+    connect_timeout: float = 10.0
+    history_cache_size: int = 1024
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel of this schema (one per schema: apps do not mix)."""
+        return f"durableflow.{self.schema}"[:63]
+
+    @property
+    def lock_key(self) -> int:
+        """The advisory lock key that serialises this schema's migrations."""
+        digest = hashlib.blake2b(f"durableflow:{self.schema}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    creds, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = creds.partition(":")
+    return f"{scheme}://{user}:***@{host}" if colon else url
+
+
+def parse_url(url: str, options: dict[str, Any]) -> Target:
+    """Split ``postgresql://user@host:port/db?schema=NAME&...`` into a :class:`Target`.
+
+    ``schema`` defaults to ``durableflow``; ``pool_min``, ``pool_max``,
+    ``connect_timeout`` (seconds) and ``history_cache_size`` are the store's; any other
+    query parameter (``sslmode=``, ``application_name=``...) is passed to libpq. Keyword
+    ``options`` override query parameters.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise StoreError(f"not a PostgreSQL URL: {redact(url)!r}")
+    query = dict(parse_qsl(parts.query))
+    ours = {k: query.pop(k) for k in list(query) if k in OPTIONS}
+    ours.update(options)
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise StoreError(
+            f"unknown PostgreSQL store option(s) {', '.join(unknown)}; accepted: "
+            f"{', '.join(OPTIONS)}"
+        )
+    schema = str(ours.get("schema", DEFAULT_SCHEMA))
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise StoreError(
+            f"bad schema name {schema!r} in {redact(url)!r}: use lower-case letters, digits "
+            "and underscores, starting with a letter or underscore (at most 63)"
+        )
+    conninfo = urlunsplit(parts._replace(query=urlencode(query)))
+    host = parts.hostname or "localhost"
+    where = f"{redact(urlunsplit(parts._replace(query='')))} (schema {schema}, host {host})"
+    try:
+        target = Target(
+            conninfo=conninfo,
+            schema=schema,
+            where=where,
+            pool_min=int(ours.get("pool_min", 1)),
+            pool_max=int(ours.get("pool_max", 16)),
+            connect_timeout=float(ours.get("connect_timeout", 10.0)),
+            history_cache_size=int(ours.get("history_cache_size", 1024)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"bad PostgreSQL store option in {redact(url)!r}: {exc}") from None
+    if not 1 <= target.pool_min <= target.pool_max:
+        raise StoreError(
+            f"pool sizes must satisfy 1 <= pool_min <= pool_max, got {target.pool_min} and "
+            f"{target.pool_max}"
+        )
+    return target
+
+
+def driver() -> ModuleType:
+    """The psycopg module, or a StoreError saying how to get it."""
+    try:
+        import psycopg
+        import psycopg_pool  # noqa: F401  (checked here: the store needs both)
+    except ImportError as exc:
+        raise StoreError(
+            f"the PostgreSQL store needs psycopg 3 and psycopg_pool ({exc}); install them "
+            "with: pip install 'durableflow[postgres]'"
+        ) from None
+    return psycopg
+
+
+def translate(exc: Exception, where: str) -> StoreError:
+    """Turn a psycopg exception into the store's error types, saying what and where."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = " ".join(str(exc).split())
+    state = getattr(exc, "sqlstate", None)
+    if state in _LOCKED_STATES:
+        return StoreLockedError(
+            f"PostgreSQL at {where} gave up a transaction over locks ({text}); nothing it "
+            "wrote was kept, and it can be retried"
+        )
+    if state == "3D000" or ("database" in text and "does not exist" in text):
+        return StoreNotFoundError(
+            f"no such PostgreSQL database at {where} ({text}). Create it first (createdb) "
+            "or fix the database name in the URL"
+        )
+    if (
+        state in _AUTH_STATES
+        or "authentication failed" in text
+        or "pg_hba.conf" in text
+        or ("role" in text and "does not exist" in text)
+    ):
+        return StoreUnavailableError(
+            f"the PostgreSQL server at {where} refused the credentials ({text}). Check the "
+            "user and password in the URL (or PGPASSWORD, ~/.pgpass)"
+        )
+    name = type(exc).__name__
+    if name in ("OperationalError", "PoolTimeout", "PoolClosed") or state in ("57P01", "08006"):
+        return StoreUnavailableError(
+            f"cannot use the PostgreSQL server at {where} ({text}). Check that it is running "
+            "and that the host and port in the URL are right"
+        )
+    return StoreError(f"PostgreSQL error on {where}: {text}")
+
+
+def connection_kwargs(target: Target) -> dict[str, Any]:
+    """Settings of every connection: autocommit (transactions are explicit) and the
+    schema first on the search path."""
+    return {
+        "autocommit": True,
+        "connect_timeout": max(1, round(target.connect_timeout)),
+        "options": f"-c search_path={target.schema}",
+    }
+
+
+def connect(target: Target) -> Any:
+    """One connection of its own (migrations, the notification listener)."""
+    psycopg = driver()
+    try:
+        return psycopg.connect(target.conninfo, **connection_kwargs(target))
+    except psycopg.Error as exc:
+        raise translate(exc, target.where) from None
+
+
+def migrate(conn: Any, target: Target) -> list[str]:
+    """Create the schema if missing and apply pending migrations; the names applied.
+
+    Serialised across processes by a transaction-scoped advisory lock, so workers that
+    start together apply each migration once.
+
+    Raises:
+        StoreError: the schema was migrated by a newer durableflow.
+    """
+    psycopg = driver()
+    from psycopg import sql as q
+
+    schema = q.Identifier(target.schema)
+    done: list[str] = []
+    try:
+        with conn.transaction():
+            conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
+            conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
+            conn.execute(q.SQL(sql.SET_SEARCH_PATH).format(schema=schema))
+            conn.execute(sql.CREATE_MIGRATIONS)
+            applied = {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)}
+            known = {name for name, _ in sql.MIGRATIONS}
+            unknown = sorted(applied - known)
+            if unknown:
+                raise StoreError(
+                    f"{target.where} was migrated by a newer durableflow (unknown "
+                    f"migrations: {', '.join(unknown)}); upgrade durableflow to open it"
+                )
+            for name, statements in sql.MIGRATIONS:
+                if name in applied:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(sql.RECORD_MIGRATION, (name,))
+                done.append(name)
+    except psycopg.Error as exc:
+        raise translate(exc, target.where) from None
+    for name in done:
+        log.info("%s: applied migration %s", target.where, name)
+    return done
+
+
+class Pool:
+    """The store's connection pool and its transactions.
+
+    A store used after ``fork()`` abandons the parent's pool (its connections and threads
+    belong to the parent) and opens its own.
+    """
+
+    def __init__(self, target: Target, url: str) -> None:
+        self.target = target
+        self.url = url
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pid = os.getpid()
+        self._pool = self._open()
+
+    def _open(self) -> Any:
+        driver()
+        from psycopg_pool import ConnectionPool
+
+        return ConnectionPool(
+            self.target.conninfo,
+            kwargs=connection_kwargs(self.target),
+            min_size=self.target.pool_min,
+            max_size=self.target.pool_max,
+            timeout=max(self.target.connect_timeout, 1.0),
+            open=True,
+            name=f"durableflow-{self.target.schema}",
+        )
+
+    def _current(self) -> Any:
+        if self._closed:
+            raise semantics.closed(self.url)
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pid, self._pool = os.getpid(), self._open()
+        return self._pool
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A connection for reads: each statement sees the latest committed state."""
+        psycopg = driver()
+        try:
+            with self._current().connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise translate(exc, self.target.where) from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("psycopg_pool"):
+                raise translate(exc, self.target.where) from exc
+            raise
+
+    @contextmanager
+    def write(self, durable: bool = True) -> Iterator[Any]:
+        """One transaction, rolled back on any exception; ``durable=False`` commits without
+        waiting for the WAL flush (for writes no client can observe)."""
+        with self.read() as conn, conn.transaction():
+            if not durable:
+                conn.execute(sql.NOT_DURABLE)
+            yield conn
+
+    def close(self) -> None:
+        """Close the pool's connections. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._pid == os.getpid():
+            self._pool.close()

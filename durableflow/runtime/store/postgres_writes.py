@@ -1,0 +1,266 @@
+"""What PostgreSQL transactions write: instance rows, steps, child starts, queued results.
+
+Functions of a connection inside a transaction (the caller begins and commits it), kept
+apart from :mod:`postgres`, which owns the pool, transactions and reads. Each returns
+whether it made work visible now, so the caller knows whether to notify listeners.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from durableflow.core.history import HistoryEvent
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store.base import (
+    ActivityLease,
+    ActivityWorkItem,
+    NewInstance,
+    OrchestrationCommit,
+    PlannedStep,
+)
+
+
+def lock_rows(c: Any, ids: Iterable[str]) -> None:
+    """Lock the rows of ``ids`` (those that exist) in id order, before writing to them."""
+    wanted = sorted(set(ids))
+    if wanted:
+        c.execute(sql.LOCK_ROWS, (wanted,))
+
+
+def touched(iid: str, commit: OrchestrationCommit) -> set[str]:
+    """The instances a step of ``iid`` writes to: itself, its messages' targets, children."""
+    return {
+        iid,
+        *(m.instance_id for m in commit.messages),
+        *(n.instance_id for n in commit.new_instances),
+    }
+
+
+def delete_owned(c: Any, ids: list[str]) -> None:
+    """Delete everything instances own but their rows (a restart or a purge)."""
+    for statement in (sql.DELETE_HISTORIES, sql.DELETE_MESSAGES_OF, sql.DELETE_ACTIVITIES_OF):
+        c.execute(statement, (ids,))
+
+
+def create_row(
+    c: Any, new: NewInstance, input_json: str, started: str, created_us: int, now_us: int
+) -> bool:
+    """Write a new instance's row (replacing a terminal one) and queue its start; False
+    (nothing written) when a live instance holds the id."""
+    row = c.execute(
+        sql.UPSERT_INSTANCE,
+        {
+            "iid": new.instance_id,
+            "name": new.name,
+            "xid": new.execution_id,
+            "created": created_us,
+            "now": now_us,
+            "input": input_json,
+            "parent": new.parent_instance_id,
+            "parent_task": new.parent_task_id,
+            "epoch": uuid.uuid4().hex,
+            "terminal": sql.TERMINAL,
+        },
+    ).fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        delete_owned(c, [new.instance_id])
+    c.execute(sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
+    return True
+
+
+def start_child(
+    c: Any,
+    parent_id: str,
+    parent_xid: str,
+    new: NewInstance,
+    input_json: str,
+    started: str,
+    now: datetime,
+    now_us: int,
+) -> None:
+    """Start a sub-orchestration, or answer the parent that its id is taken."""
+    # A parent cannot replace itself, even when its row still says it ended.
+    if new.instance_id != parent_id and create_row(
+        c, new, input_json, started, codec.to_micros(new.created_at), now_us
+    ):
+        return
+    row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+    status = RuntimeStatus.RUNNING if new.instance_id == parent_id else RuntimeStatus(row[0])
+    reply = semantics.sub_orchestration_conflict(new, status, now)
+    event = codec.encode_event(reply, parent_id)
+    queue(c, parent_id, parent_xid, now_us, event)
+
+
+def queue(c: Any, iid: str, xid: str | None, visible_us: int, event: str) -> bool:
+    """Queue one message for ``iid`` if it exists (locking its row); whether it did."""
+    row = c.execute(
+        sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": visible_us, "event": event}
+    ).fetchone()
+    return row is not None
+
+
+def queue_result(c: Any, item: ActivityWorkItem, result: HistoryEvent, now_us: int) -> None:
+    """Put an activity's result in its instance's inbox (if the instance exists)."""
+    event = codec.encode_event(result, item.instance_id)
+    queue(c, item.instance_id, item.execution_id, now_us, event)
+
+
+def lease_of(item: ActivityWorkItem) -> tuple[int, int]:
+    """The (work id, fencing token) that :func:`leased_item` put in an activity's lease."""
+    work_id, token, _ = item.lease.key
+    return (work_id, token)
+
+
+def lease_holder(item: ActivityWorkItem) -> str:
+    """The owner the activity's lease was granted to (the item's own field is not trusted)."""
+    owner: str = item.lease.key[2]
+    return owner
+
+
+def delete_finished(c: Any, item: ActivityWorkItem) -> None:
+    """Delete a finished activity's row if ``item`` still holds its lease.
+
+    Raises:
+        LeaseLostError: it does not (nothing is deleted).
+    """
+    if c.execute(sql.DELETE_LEASED_ACTIVITY, lease_of(item)).fetchone() is None:
+        raise semantics.activity_lease_lost(item)
+
+
+def leased_item(row: Any, owner: str, expires_us: int) -> ActivityWorkItem:
+    """The work item of an activity row (work id, instance, execution, task id, name,
+    input JSON, attempt, timeout, fencing token) just leased to ``owner``."""
+    work_id, iid, xid, task_id, name, input_json, attempt, timeout_us, token = row
+    return ActivityWorkItem(
+        instance_id=iid,
+        execution_id=xid,
+        task_id=task_id,
+        name=name,
+        input=codec.decode_value(input_json),
+        attempt=attempt,
+        lease_owner=owner,
+        lease_expires=codec.from_micros(expires_us),
+        # The token is unique over every grant of every activity, so it alone names this one.
+        lease=ActivityLease((work_id, token, owner)),
+        timeout=codec.opt_duration(timeout_us),
+    )
+
+
+def apply_step(
+    c: Any,
+    iid: str,
+    base: int,
+    commit: OrchestrationCommit,
+    p: semantics.PreparedCommit,
+    now: datetime,
+    now_us: int,
+    *,
+    lease: tuple[str, int] | None = None,
+    execution_id: str = "",
+) -> tuple[bool, bool]:
+    """Write one step on a history of ``base`` events: (applied, made work visible now).
+
+    With ``lease`` (owner, fencing token) the step is applied only if that lease still
+    holds and the history did not grow; without it the caller checked the instance in this
+    transaction and gives its ``execution_id``. The caller has locked every row the step
+    writes to (:func:`touched`).
+    """
+    if lease is not None:
+        row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
+        if row is None or tuple(row[:3]) != (lease[0], lease[1], base):
+            return False, False
+        execution_id = row[3]
+    visible = False
+    if p.events:
+        c.execute(sql.APPEND_HISTORY, (iid, base, p.events))
+    lease_to = commit.lease_activities_to
+    k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
+    if lease_to is not None and k:
+        owner, expires = lease_to
+        expires_us = codec.to_micros(expires)
+        for tid, name, inp, timeout in p.activities[:k]:
+            work_id, token = c.execute(
+                sql.INSERT_LEASED_ACTIVITY,
+                (iid, execution_id, tid, name, inp, timeout, now_us, owner, expires_us),
+            ).fetchone()
+            row = (work_id, iid, execution_id, tid, name, inp, 1, timeout, token)
+            commit.leased.append(leased_item(row, owner, expires_us))
+    rest = p.activities[k:]
+    if rest:
+        c.execute(
+            sql.INSERT_ACTIVITIES,
+            (
+                iid,
+                execution_id,
+                now_us,
+                [a[0] for a in rest],
+                [a[1] for a in rest],
+                [a[2] for a in rest],
+                [a[3] for a in rest],
+            ),
+        )
+        visible = True
+    for new, input_json, started in p.new_instances:
+        start_child(c, iid, execution_id, new, input_json, started, now, now_us)
+        visible = True
+    if p.messages:
+        c.execute(
+            sql.QUEUE_MESSAGES,
+            (
+                [m[0] for m in p.messages],
+                [m[3] for m in p.messages],
+                [m[2] for m in p.messages],
+                [m[1] for m in p.messages],
+            ),
+        )
+        visible = visible or any(m[2] <= now_us for m in p.messages)
+    # Negative ids name messages that were handed over without being stored.
+    consumed = [mid for mid in commit.consumed if mid >= 0]
+    if consumed:
+        c.execute(sql.DELETE_CONSUMED, (iid, consumed))
+    completed = now_us if commit.status.is_terminal else None
+    c.execute(
+        sql.FINISH_STEP,
+        (
+            commit.status.value,
+            p.output,
+            p.failure,
+            p.custom_status,
+            now_us,
+            completed,
+            base + len(p.events),
+            iid,
+        ),
+    )
+    if commit.continue_as_new is not None:
+        new_xid = commit.continue_as_new
+        c.execute(sql.DELETE_HISTORY, (iid,))
+        c.execute(
+            sql.CONTINUE_AS_NEW,
+            (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
+        )
+        c.execute(sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
+        visible = True
+    # The lease is free again: mail left in the inbox is work for any worker now.
+    (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
+    return True, visible or (left is not None and left <= now_us)
+
+
+def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
+    """Whether the instance row is as ``step`` was decided on: free, the same execution and
+    history, and nothing else in its inbox to apply first."""
+    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
+    return (
+        (lease_expires is None or lease_expires <= now_us)
+        and history_len == step.history_len
+        and execution_id == step.instance.execution_id
+        and epoch == step.epoch
+        and (next_visible is None or next_visible > now_us)
+    )

@@ -1,0 +1,83 @@
+"""A PostgreSQL server for tests: ``DURABLEFLOW_TEST_PG`` names it; each test gets a schema.
+
+Without the variable, or with a server that cannot be reached, PostgreSQL tests are skipped,
+except under ``CI=true``, where they fail: CI must not pass by skipping them. Every schema a
+test run makes is named ``dft_<pid>_<random>_<n>`` (one prefix per process, so parallel
+xdist workers never clash) and dropped when its test ends; the session drops any leftover.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+ENV = "DURABLEFLOW_TEST_PG"
+PREFIX = f"dft_{os.getpid()}_{secrets.token_hex(3)}"
+_numbers = itertools.count()
+
+
+def server_url() -> str:
+    """The test server's URL, after checking it answers; skips (fails under CI) if not."""
+    url = os.environ.get(ENV, "")
+    ci = os.environ.get("CI", "").lower() == "true"
+    if not url:
+        reason = f"{ENV} is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        if ci:
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=3).close()
+    except Exception as exc:
+        reason = f"PostgreSQL at {ENV} is unreachable: {exc}"
+        if ci:
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
+    return url
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with ``?schema=`` (or ``&schema=``) set."""
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+def new_schema_name() -> str:
+    """A schema name no other test or test process uses."""
+    return f"{PREFIX}_{next(_numbers)}"
+
+
+def drop_schemas(url: str, pattern: str) -> None:
+    """Drop every schema whose name is LIKE ``pattern``."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (pattern,)
+            )
+        ]
+        for name in names:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The test server's URL (without a schema); drops this process's schemas at the end."""
+    url = server_url()
+    yield url
+    drop_schemas(url, PREFIX.replace("_", r"\_") + "%")
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A store URL on a fresh schema of its own, dropped when the test ends."""
+    schema = new_schema_name()
+    yield with_schema(pg_server, schema)
+    drop_schemas(pg_server, schema.replace("_", r"\_"))
