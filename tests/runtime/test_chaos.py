@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,6 @@ from tests.runtime.fleet import (
     summary,
     wait_until,
 )
-from tests.runtime.pg_schemas import pg_schema
 
 SEED = int(os.environ.get("CHAOS_SEED", "20261203"))
 INSTANCES = 300
@@ -48,13 +46,11 @@ START_RATE = 40.0  # instances per second: the starts overlap every act of damag
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The shared store: a SQLite file, or a schema of its own on the test server."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chaos.db'}"
-    else:
-        with pg_schema("chaos") as url:
-            yield url
+        return f"sqlite:///{tmp_path / 'chaos.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.mark.slow
