@@ -4,10 +4,13 @@ Every activity run appends a line to a file of its process's own (``CHAOS_RUNS``
 directory), so a test can tell runs apart from recorded results: re-runs are allowed after a
 crash, a recorded result must come from one of them, and only one per task.
 
-A worker started with ``CHAOS_STOP_REQUEST`` set pauses itself with SIGSTOP in the first
-step of an instance it begins after that file appears, holding that step's lease: the
-pause lands between the lease and the commit by construction, not by luck (a signal from
-outside lands there only sometimes). It writes the instance id to ``<request>.held`` first.
+A worker started with ``CHAOS_HOLD_REQUEST`` set holds still in the first step of an
+instance it begins after that file appears, while it holds that step's lease: it writes
+the instance id to ``<request>.held``, then (``CHAOS_HOLD=pause``, the default) stops
+itself with SIGSTOP until the test sends SIGCONT, or (``CHAOS_HOLD=wait``) waits for the
+file ``<request>.go`` while the test cuts its network. Either way the hold lands between
+the lease and the commit by construction, not by luck (a signal or a cut from outside
+lands there only sometimes), and the commit that follows is a late one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import signal
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -40,9 +44,9 @@ def _record_run(line: list[Any]) -> None:
         os.write(_runs_fd, (json.dumps(line) + "\n").encode())
 
 
-def _pause_if_asked(instance_id: str) -> None:
-    """SIGSTOP this process once, if this worker was asked to (see the module doc)."""
-    request = os.environ.get("CHAOS_STOP_REQUEST")
+def _hold_if_asked(instance_id: str) -> None:
+    """Hold still once, if this worker was asked to (see the module doc)."""
+    request = os.environ.get("CHAOS_HOLD_REQUEST")
     if not request:
         return
     try:
@@ -51,7 +55,12 @@ def _pause_if_asked(instance_id: str) -> None:
         return
     with open(request + ".held", "w") as f:
         f.write(instance_id)
-    os.kill(os.getpid(), signal.SIGSTOP)
+    if os.environ.get("CHAOS_HOLD", "pause") == "pause":
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return
+    deadline = time.monotonic() + 120
+    while not os.path.exists(request + ".go") and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @app.activity
@@ -69,7 +78,7 @@ def fan_out(ctx: df.OrchestrationContext, n: int) -> Any:
     if not ctx.is_replaying:
         # Only an instance's first step starts the generator live: every later step either
         # resumes the cached generator past this line or replays it.
-        _pause_if_asked(ctx.instance_id)
+        _hold_if_asked(ctx.instance_id)
     results = yield ctx.task_all(
         [ctx.call_activity(square, [ctx.instance_id, i]) for i in range(n)]
     )

@@ -284,6 +284,29 @@ class Starter(threading.Thread):
         return self.started == self.total
 
 
+def ask_to_hold(
+    request: Path, holding: Callable[[], bool], client: Client, n: int, extra: list[str]
+) -> str:
+    """Ask the worker started with ``CHAOS_HOLD_REQUEST=request`` to hold still in a step
+    (see ``tests.runtime.chaos_app``) and wait until ``holding()``; returns the instance it
+    holds. Meanwhile one more instance starts every 50 ms, so that it has a first step to
+    hold in even once the scheduled starts are over; their ids are added to ``extra``.
+    """
+    request.write_text("")
+
+    def held_or_bait() -> bool:
+        if holding():
+            return True
+        # SQLite stays locked while a worker paused in a write: the next poll tries again.
+        with contextlib.suppress(StoreLockedError):
+            iid = f"chaos-x{len(extra)}"
+            extra.append(client.start_new("fan_out", input=n, instance_id=iid))
+        return False
+
+    wait_until(held_or_bait, 30, f"a worker to hold still for {request.name}", interval=0.05)
+    return Path(f"{request}.held").read_text()
+
+
 def completed_count(store: ClientStore, prefix: str = "chaos-") -> int:
     """How many instances have completed so far."""
     query = InstanceQuery(

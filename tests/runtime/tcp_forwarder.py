@@ -18,13 +18,17 @@ class TcpForwarder:
     """Forward ``listen`` addresses (port 0: any free port) to ``target``.
 
     Use as a context manager; :attr:`ports` maps each listening host to its port once
-    started.
+    started, and :attr:`upstream_ports` each listening host to the local ports of the
+    connections made to the target for it (the ``client_port`` a server sees), and
+    :attr:`received` how many bytes came in on each.
     """
 
     def __init__(self, listen: Sequence[str], target: tuple[str, int]) -> None:
         self.listen = list(listen)
         self.target = target
         self.ports: dict[str, int] = {}
+        self.upstream_ports: dict[str, set[int]] = {host: set() for host in self.listen}
+        self.received: dict[str, int] = dict.fromkeys(self.listen, 0)
         self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -63,8 +67,10 @@ class TcpForwarder:
         except OSError:
             writer.close()
             return
+        listener = writer.get_extra_info("sockname")[0]
+        self.upstream_ports.setdefault(listener, set()).add(up_writer.get_extra_info("sockname")[1])
         both = [
-            asyncio.ensure_future(_pipe(reader, up_writer)),
+            asyncio.ensure_future(_pipe(reader, up_writer, self.received, listener)),
             asyncio.ensure_future(_pipe(up_reader, writer)),
         ]
         self._tasks.update(both)
@@ -78,8 +84,15 @@ class TcpForwarder:
                 w.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    counts: dict[str, int] | None = None,
+    key: str = "",
+) -> None:
     with contextlib.suppress(ConnectionError, asyncio.CancelledError):
         while data := await reader.read(65536):
+            if counts is not None:
+                counts[key] = counts.get(key, 0) + len(data)
             writer.write(data)
             await writer.drain()

@@ -15,19 +15,18 @@ step over, and is then resumed. Then, from records rather than luck:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 from pathlib import Path
 
 import pytest
 
-from durableflow.core.errors import StoreLockedError
 from durableflow.runtime import Client
 from durableflow.runtime.store import open_store
 from tests.runtime.fleet import (
     Starter,
     WorkerProcess,
+    ask_to_hold,
     check_histories,
     check_no_overlap,
     completed_count,
@@ -67,7 +66,7 @@ def test_killed_and_paused_workers_lose_and_duplicate_nothing(
     client = Client(store_url)
     workers = [WorkerProcess(f"w{k}", store_url, tmp_path, LEASE) for k in range(3)]
     workers.append(
-        WorkerProcess("w3", store_url, tmp_path, LEASE, env={"CHAOS_STOP_REQUEST": str(request)})
+        WorkerProcess("w3", store_url, tmp_path, LEASE, env={"CHAOS_HOLD_REQUEST": str(request)})
     )
     paused = workers[3]
     starter = Starter(client, INSTANCES, FAN, START_RATE)
@@ -134,19 +133,8 @@ def pause_one(
     and asked again.
     """
     extra: list[str] = []
-
-    def paused_or_bait() -> bool:
-        if worker.is_paused():
-            return True
-        # SQLite stays locked while a worker paused in a write: the next poll tries again.
-        with contextlib.suppress(StoreLockedError):
-            extra.append(client.start_new("fan_out", input=FAN, instance_id=f"chaos-x{len(extra)}"))
-        return False
-
     for _attempt in range(5):
-        request.write_text("")
-        wait_until(paused_or_bait, 30, f"{worker.name} to pause itself", interval=0.05)
-        held = Path(f"{request}.held").read_text()
+        held = ask_to_hold(request, worker.is_paused, client, FAN, extra)
 
         def taken_over(iid: str = held) -> bool:
             # The paused worker commits nothing, so a committed step is another's.
