@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench bench-lint bench-http bench-fuzz clean graphviz chromium
+.PHONY: install demo test lint typecheck check bench bench-lint bench-http bench-fuzz bench-pg clean graphviz chromium iproute2
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres,server,sdks]'
 	touch $(STAMP)
 
-install: $(STAMP) graphviz chromium
+install: $(STAMP) graphviz chromium iproute2
 
 # Graphviz's `dot` renders workflow graphs; install it from Debian when missing and we may.
 graphviz:
@@ -30,6 +30,15 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "warning: could not install chromium; the dashboard's browser tests will be skipped"; \
 	  else echo "warning: chromium not found and cannot be installed here"; fi; }
+
+# iproute2's `ip` makes the network namespaces of the multi-host test (simulated hosts);
+# install it when missing and we may.
+iproute2:
+	@command -v ip >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null) \
+	      || echo "warning: could not install iproute2; the multi-host test will be skipped"; \
+	  else echo "warning: iproute2 'ip' not found and cannot be installed here"; fi; }
 
 demo: install
 	$(BIN)/python -m examples
