@@ -192,11 +192,12 @@ def connection_kwargs(target: Target) -> dict[str, Any]:
     }
 
 
-def connect(target: Target) -> Any:
-    """One connection of its own (migrations, the notification listener)."""
+def connect(target: Target, **settings: Any) -> Any:
+    """One connection of its own (migrations, the notification listener); ``settings``
+    are added to the connection's libpq parameters."""
     psycopg = driver()
     try:
-        return psycopg.connect(target.conninfo, **connection_kwargs(target))
+        return psycopg.connect(target.conninfo, **{**connection_kwargs(target), **settings})
     except psycopg.Error as exc:
         raise translate(exc, target.where) from None
 
@@ -215,14 +216,21 @@ def migrate(conn: Any, target: Target) -> list[str]:
 
     schema = q.Identifier(target.schema)
     done: list[str] = []
+    known = {name for name, _ in sql.MIGRATIONS}
     try:
+        # The usual case, every migration applied already, costs one read and no lock.
+        with conn.transaction():
+            if conn.execute(
+                sql.MIGRATIONS_TABLE_EXISTS, (f"{target.schema}.migrations",)
+            ).fetchone()[0]:
+                if {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
+                    return done
         with conn.transaction():
             conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
             conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
             conn.execute(q.SQL(sql.SET_SEARCH_PATH).format(schema=schema))
             conn.execute(sql.CREATE_MIGRATIONS)
             applied = {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)}
-            known = {name for name, _ in sql.MIGRATIONS}
             unknown = sorted(applied - known)
             if unknown:
                 raise StoreError(
