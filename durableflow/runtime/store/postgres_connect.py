@@ -220,11 +220,10 @@ def migrate(conn: Any, target: Target) -> list[str]:
     try:
         # The usual case, every migration applied already, costs one read and no lock.
         with conn.transaction():
-            if conn.execute(
-                sql.MIGRATIONS_TABLE_EXISTS, (f"{target.schema}.migrations",)
-            ).fetchone()[0]:
-                if {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
-                    return done
+            table = f"{target.schema}.migrations"
+            exists = conn.execute(sql.MIGRATIONS_TABLE_EXISTS, (table,)).fetchone()[0]
+            if exists and {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
+                return done
         with conn.transaction():
             conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
             conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
