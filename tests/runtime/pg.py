@@ -93,16 +93,21 @@ def pg_shared_schema(pg_server: str) -> str:
     return url
 
 
-@pytest.fixture
-def pg_url(pg_shared_schema: str) -> str:
-    """A store URL on this process's schema, emptied for this test."""
+def empty_schema(url: str) -> None:
+    """Delete every row of the store at ``url`` (its schema and migrations stay)."""
     import psycopg
     from psycopg import sql
 
-    base, _, schema = pg_shared_schema.rpartition("schema=")
+    base, _, schema = url.rpartition("schema=")
     with psycopg.connect(base.rstrip("?&"), autocommit=True) as conn, conn.transaction():
         for table in TABLES:
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(schema, table)))
+
+
+@pytest.fixture
+def pg_url(pg_shared_schema: str) -> str:
+    """A store URL on this process's schema, emptied for this test."""
+    empty_schema(pg_shared_schema)
     return pg_shared_schema
 
 
