@@ -1,8 +1,9 @@
 """Random operation sequences give the same observable results on every backend.
 
 A hypothesis state machine drives a MemoryStore and a SqliteStore (and a PostgresStore, when
-a test server is there) side by side through the Store API (starts, sends, locks, commits of every kind, activities, purges, time moving on)
-and compares every answer, error and resulting state. Message and work ids differ between
+a test server is there) side by side through the Store API (starts, sends, locks, commits
+of every kind, activities, purges, time moving on) and compares every answer, error and
+resulting state. Message and work ids differ between
 backends, so items are compared without them; everything else must match exactly.
 """
 

@@ -61,6 +61,7 @@ class PostgresStore:
         conn = db.connect(target)
         try:
             self.applied_migrations = db.migrate(conn, target)
+            """The migrations this store applied when it opened (usually none)."""
         finally:
             conn.close()
         self._pool = db.Pool(target, url)

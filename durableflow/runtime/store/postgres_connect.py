@@ -112,8 +112,7 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
             "and underscores, starting with a letter or underscore (at most 63)"
         )
     conninfo = urlunsplit(parts._replace(query=urlencode(query)))
-    host = parts.hostname or "localhost"
-    where = f"{redact(urlunsplit(parts._replace(query='')))} (schema {schema}, host {host})"
+    where = f"{redact(urlunsplit(parts._replace(query='')))} (schema {schema})"
     try:
         target = Target(
             conninfo=conninfo,
