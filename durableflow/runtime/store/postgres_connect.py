@@ -305,7 +305,10 @@ class Pool:
     def write(self, durable: bool = True) -> Iterator[Any]:
         """One transaction, rolled back on any exception; ``durable=False`` commits without
         waiting for the WAL flush (for writes no client can observe)."""
-        with self.read() as conn, conn.transaction():
+        # Pipeline mode: statements whose results are not read go out without waiting for
+        # the server's answer, so a step costs a few round trips instead of one per
+        # statement (a read of a result, or the commit, waits for everything before it).
+        with self.read() as conn, conn.transaction(), conn.pipeline():
             if not durable:
                 conn.execute(sql.NOT_DURABLE)
             yield conn
