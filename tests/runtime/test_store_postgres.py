@@ -362,3 +362,33 @@ def test_a_subscription_reconnects_after_its_connection_is_killed(pg_url: str) -
     assert heard.wait(5.0)
     subscription.close()
     listener.close()
+
+
+@postgres
+def test_a_pool_with_every_connection_busy_says_so(pg_url: str) -> None:
+    store = open_store(pg_url, pool_max=1, connect_timeout=1)
+    start(store)
+    step(store, lock(store), activities=[ScheduleActivity(1, "a")])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    release, holding = threading.Event(), threading.Event()
+
+    def decide(work: Any) -> None:  # runs inside the transaction: holds the only connection
+        holding.set()
+        release.wait(10)
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    holder = threading.Thread(
+        target=store.complete_activity_and_step,
+        args=(act, done),
+        kwargs={"now": T0, "lease": LEASE, "decide": decide},
+    )
+    holder.start()
+    assert holding.wait(5)
+    try:
+        with pytest.raises(StoreUnavailableError, match="raise pool_max"):
+            store.get_instance("i1")
+    finally:
+        release.set()
+        holder.join()
+    store.close()

@@ -173,7 +173,13 @@ def translate(exc: Exception, where: str) -> StoreError:
             "user and password in the URL (or PGPASSWORD, ~/.pgpass)"
         )
     name = type(exc).__name__
-    if name in ("OperationalError", "PoolTimeout", "PoolClosed") or state in ("57P01", "08006"):
+    if name == "PoolTimeout":
+        return StoreUnavailableError(
+            f"no connection to the PostgreSQL server at {where} became free in time ({text}):"
+            " either every connection of the pool is busy (raise pool_max in the URL, or "
+            "lower the worker's concurrency) or the server stopped answering"
+        )
+    if name in ("OperationalError", "PoolClosed") or state in ("57P01", "08006"):
         return StoreUnavailableError(
             f"cannot use the PostgreSQL server at {where} ({text}). Check that it is running "
             "and that the host and port in the URL are right"
