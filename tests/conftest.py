@@ -1,5 +1,5 @@
 """Fixtures shared by every test directory."""
 
-from tests.runtime.pg import pg_server, pg_url
+from tests.runtime.pg import pg_fresh_url, pg_server, pg_shared_schema, pg_url
 
-__all__ = ["pg_server", "pg_url"]
+__all__ = ["pg_fresh_url", "pg_server", "pg_shared_schema", "pg_url"]

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "durableflow.cli.compiler_commands",
     "durableflow.cli.serve_commands",
     "durableflow.cli.fuzz_commands",
+    "durableflow.cli.db_commands",
 ]
 
 _BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE

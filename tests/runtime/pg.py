@@ -3,7 +3,12 @@
 Without the variable, or with a server that cannot be reached, PostgreSQL tests are skipped,
 except under ``CI=true``, where they fail: CI must not pass by skipping them. Every schema a
 test run makes is named ``dft_<pid>_<random>_<n>`` (one prefix per process, so parallel
-xdist workers never clash) and dropped when its test ends; the session drops any leftover.
+xdist workers never clash), and the session drops them all at the end.
+
+``pg_url`` is one schema per process, emptied before each test (DELETE: a test leaves a
+few rows, and TRUNCATE's new files cost more than deleting them); creating and migrating a
+schema per test would cost ten times as much. ``pg_fresh_url`` is a schema of
+the test's own, not yet created, for tests of schema creation and migrations.
 """
 
 from __future__ import annotations
@@ -75,9 +80,38 @@ def pg_server() -> Iterator[str]:
     drop_schemas(url, PREFIX.replace("_", r"\_") + "%")
 
 
+TABLES = ("instances", "history", "messages", "activities", "workers")
+
+
+@pytest.fixture(scope="session")
+def pg_shared_schema(pg_server: str) -> str:
+    """This process's schema for ``pg_url`` (created and migrated once)."""
+    from durableflow.runtime.store import open_store
+
+    url = with_schema(pg_server, new_schema_name())
+    open_store(url).close()
+    return url
+
+
+def empty_schema(url: str) -> None:
+    """Delete every row of the store at ``url`` (its schema and migrations stay)."""
+    import psycopg
+    from psycopg import sql
+
+    base, _, schema = url.rpartition("schema=")
+    with psycopg.connect(base.rstrip("?&"), autocommit=True) as conn, conn.transaction():
+        for table in TABLES:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(schema, table)))
+
+
 @pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A store URL on a fresh schema of its own, dropped when the test ends."""
-    schema = new_schema_name()
-    yield with_schema(pg_server, schema)
-    drop_schemas(pg_server, schema.replace("_", r"\_"))
+def pg_url(pg_shared_schema: str) -> str:
+    """A store URL on this process's schema, emptied for this test."""
+    empty_schema(pg_shared_schema)
+    return pg_shared_schema
+
+
+@pytest.fixture
+def pg_fresh_url(pg_server: str) -> str:
+    """A store URL on a schema no one has created yet (dropped at the end of the session)."""
+    return with_schema(pg_server, new_schema_name())

@@ -69,7 +69,7 @@ CASES = [
     (["replay", "nosuch", "--app", "flows:app"], 1, "neither a history file nor an instance"),
     (["run", "nosuch.json", "--app", "flows:app"], 1, "nosuch.json"),
     (["status", "known", "--store", "durable.db"], 1, "did you mean sqlite:///durable.db"),
-    (["status", "known", "--store", "postgres://u:pw@h/db"], 1, "not available yet"),
+    (["status", "known", "--store", "postgres://u:pw@127.0.0.1:1/db"], 1, "u:***@127.0.0.1:1"),
     (["status", "known", "--store", "sqlite://durable.db"], 1, "three slashes"),
     (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
     ([], 2, "the following arguments are required: COMMAND"),

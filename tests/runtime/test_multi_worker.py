@@ -1,4 +1,5 @@
-"""Two worker processes share one SQLite file without ever running one step twice at once."""
+"""Two worker processes share one store (a SQLite file, a PostgreSQL schema) without ever
+running one step twice at once."""
 
 from __future__ import annotations
 
@@ -30,8 +31,17 @@ def spawn(store: str, trace: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-def test_two_workers_never_run_the_same_step_at_once(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_two_workers_never_run_the_same_step_at_once(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        str(request.getfixturevalue("pg_url"))
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'shared.db'}"
+    )
     client = Client(store)
     traces = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     workers = [spawn(store, t) for t in traces]

@@ -84,8 +84,10 @@ def test_parse_duration_rejects_what_is_not_a_positive_duration(text: str) -> No
         parse_duration(text)
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     return f"sqlite:///{tmp_path / 'purge.db'}"
 
 

@@ -1,8 +1,9 @@
 """Random operation sequences give the same observable results on every backend.
 
-A hypothesis state machine drives a MemoryStore and a SqliteStore side by side through the
-Store API (starts, sends, locks, commits of every kind, activities, purges, time moving on)
-and compares every answer, error and resulting state. Message and work ids differ between
+A hypothesis state machine drives a MemoryStore and a SqliteStore (and a PostgresStore, when
+a test server is there) side by side through the Store API (starts, sends, locks, commits
+of every kind, activities, purges, time moving on) and compares every answer, error and
+resulting state. Message and work ids differ between
 backends, so items are compared without them; everything else must match exactly.
 """
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -41,8 +43,10 @@ from durableflow.runtime.store import (
     OutgoingMessage,
     SqliteStore,
     Store,
+    open_store,
 )
 from durableflow.runtime.store.composites import commit_orchestration, lock_orchestration
+from tests.runtime.pg import empty_schema
 from tests.runtime.store_contract import T0
 
 IDS = ["a", "b", "c"]
@@ -82,9 +86,10 @@ class _Plan:
 
 
 class SameBehaviour(RuleBasedStateMachine):
-    """MemoryStore and SqliteStore, fed the same operations, must agree on everything."""
+    """MemoryStore and SqliteStore (and PostgresStore, given ``pg_url``), fed the same
+    operations, must agree on everything."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, pg_url: str | None = None) -> None:
         super().__init__()
         self.dir = directory
         # Durability is not under test here; OFF keeps hundreds of examples fast.
@@ -92,6 +97,9 @@ class SameBehaviour(RuleBasedStateMachine):
             MemoryStore(),
             SqliteStore(str(self.dir / "eq.db"), synchronous="OFF"),
         ]
+        if pg_url is not None:
+            empty_schema(pg_url)
+            self.stores.append(open_store(pg_url))
         self.seconds = 0
         self.counter = 0
         self.orchs: list[list[OrchestrationWorkItem]] = []
@@ -108,7 +116,10 @@ class SameBehaviour(RuleBasedStateMachine):
     def both(self, fn: Callable[[Store], Any], view: Callable[[Any], Any] = lambda x: x) -> Any:
         results = [_outcome(fn, s) for s in self.stores]
         views = [(kind, view(value) if kind == "ok" else value) for kind, value in results]
-        assert views[0] == views[1], f"backends disagree: {views[0]!r} != {views[1]!r}"
+        for store, other in zip(self.stores[1:], views[1:], strict=True):
+            assert views[0] == other, (
+                f"backends disagree: memory gave {views[0]!r}, {store.url} gave {other!r}"
+            )
         return [value for _, value in results]
 
     def fresh(self) -> str:
@@ -277,4 +288,21 @@ def test_memory_and_sqlite_agree_on_random_operation_sequences(tmp_path: Path) -
     run_state_machine_as_test(
         machine,  # type: ignore[arg-type]
         settings=settings(max_examples=60, stateful_step_count=40, deadline=None),
+    )
+
+
+@pytest.mark.postgres
+def test_memory_sqlite_and_postgres_agree_on_random_operation_sequences(
+    tmp_path: Path, pg_url: str
+) -> None:
+    runs = itertools.count()
+
+    def machine() -> SameBehaviour:
+        directory = tmp_path / f"run{next(runs)}"
+        directory.mkdir()
+        return SameBehaviour(directory, pg_url)
+
+    run_state_machine_as_test(
+        machine,  # type: ignore[arg-type]
+        settings=settings(max_examples=40, stateful_step_count=40, deadline=None),
     )

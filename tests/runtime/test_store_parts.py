@@ -13,7 +13,7 @@ import pytest
 import durableflow as df
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime import Client
-from durableflow.runtime.store import MemoryStore, SqliteStore, Store
+from durableflow.runtime.store import MemoryStore, SqliteStore, Store, open_store
 from durableflow.runtime.store.base import (
     ActivityLease,
     ActivityWorkItem,
@@ -65,11 +65,23 @@ def test_store_is_exactly_the_client_part_and_the_worker_part() -> None:
     assert members(ClientStore) & members(WorkerStore) == {"url", "close"}
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def open_backend(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    """A fresh store of kind ``backend``."""
+    if backend == "memory":
+        return MemoryStore()
+    if backend == "sqlite":
+        return SqliteStore(str(tmp_path / "s.db"))
+    return open_store(request.getfixturevalue("pg_url"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_client_and_a_worker_each_given_only_their_part_run_an_instance(
-    backend: str, tmp_path: Path
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    store: Store = MemoryStore() if backend == "memory" else SqliteStore(str(tmp_path / "s.db"))
+    store = open_backend(backend, tmp_path, request)
     client = Client(Narrowed(store, ClientStore))  # type: ignore[arg-type]
     worker = Worker(app, Narrowed(store, WorkerStore))  # type: ignore[arg-type]
     with worker:
@@ -151,9 +163,11 @@ class RelabellingStore:
         return getattr(self._store, name)
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_the_worker_only_hands_back_the_leases_it_was_given(backend: str, tmp_path: Path) -> None:
-    store: Store = MemoryStore() if backend == "memory" else SqliteStore(str(tmp_path / "s.db"))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_worker_only_hands_back_the_leases_it_was_given(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = open_backend(backend, tmp_path, request)
     proxy = RelabellingStore(store)
     client = Client(store)
     with Worker(app, proxy) as worker:  # type: ignore[arg-type]

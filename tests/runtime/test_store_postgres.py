@@ -3,21 +3,55 @@ errors, fencing and notifications."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from durableflow.runtime.store import PostgresStore, Store, open_store
-from tests.runtime.store_contract import StoreContract
+from durableflow.core import history as h
+from durableflow.core.actions import ScheduleActivity
+from durableflow.core.errors import StoreError, StoreNotFoundError, StoreUnavailableError
+from durableflow.core.status import RuntimeStatus
+from durableflow.runtime.store import (
+    LeaseLostError,
+    OutgoingMessage,
+    PostgresStore,
+    Store,
+    open_store,
+)
+from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store.composites import lock_orchestration
+from tests.runtime.store_contract import (
+    LEASE,
+    T0,
+    StoreContract,
+    at,
+    lock,
+    new_instance,
+    raised,
+    start,
+    step,
+    types,
+)
 from tests.runtime.store_lease_contract import LeaseContract
 from tests.runtime.store_purge_contract import PurgeContract
 from tests.runtime.store_step_contract import StepContract
 from tests.runtime.store_workers_contract import WorkersContract
 from tests.runtime.test_store_work_contract import WorkContract
 
-pytestmark = pytest.mark.postgres
+postgres = pytest.mark.postgres
 
 
+@pytest.fixture
+def store(pg_url: str) -> Iterator[Store]:
+    s = open_store(pg_url)
+    yield s
+    s.close()
+
+
+@postgres
 class TestPostgresStoreContract(
     StoreContract, WorkContract, StepContract, LeaseContract, PurgeContract, WorkersContract
 ):
@@ -29,3 +63,332 @@ class TestPostgresStoreContract(
         assert isinstance(s, PostgresStore)
         yield s
         s.close()
+
+
+def _conn(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.partition("?")[0], autocommit=True)
+
+
+def _schema(url: str) -> str:
+    return url.rpartition("schema=")[2]
+
+
+# -- URLs and errors (no server needed) ----------------------------------------------------
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_an_unreachable_server_is_a_clear_error_with_the_password_redacted(scheme: str) -> None:
+    url = f"{scheme}://alice:s3cret@127.0.0.1:1/db?connect_timeout=2"
+    with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1.*running") as info:
+        open_store(url)
+    assert "s3cret" not in str(info.value) and "alice:***@" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://h/db?schema=Bad-Name", "bad schema name 'Bad-Name'"),
+        ("postgresql://h/db?pool_max=lots", "bad PostgreSQL store option"),
+        ("postgresql://h/db?pool_min=4&pool_max=2", "pool_min <= pool_max"),
+    ],
+)
+def test_bad_postgres_urls_are_refused_before_connecting(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
+
+
+def test_unknown_keyword_options_are_refused() -> None:
+    with pytest.raises(StoreError, match="unknown PostgreSQL store option"):
+        open_store("postgresql://h/db", busy_timeout=3)
+
+
+# -- servers, databases, credentials -------------------------------------------------------
+@postgres
+def test_a_missing_database_raises_store_not_found(pg_server: str) -> None:
+    base = pg_server.partition("?")[0].rpartition("/")[0]
+    with pytest.raises(StoreNotFoundError, match="no_such_db_dft"):
+        open_store(f"{base}/no_such_db_dft")
+
+
+@postgres
+def test_an_unknown_user_is_refused_clearly(pg_server: str) -> None:
+    rest = pg_server.partition("://")[2].rpartition("@")[2]
+    with pytest.raises(StoreUnavailableError, match="refused the credentials"):
+        open_store(f"postgresql://nobody_dft:pw@{rest}")
+
+
+# -- schemas and migrations ----------------------------------------------------------------
+@postgres
+def test_a_missing_schema_is_created_and_its_migrations_recorded(pg_fresh_url: str) -> None:
+    store = open_store(pg_fresh_url)
+    assert isinstance(store, PostgresStore)
+    assert store.applied_migrations == [name for name, _ in sql.MIGRATIONS]
+    store.close()
+    with _conn(pg_fresh_url) as conn:
+        names = conn.execute(
+            f"SELECT name FROM {_schema(pg_fresh_url)}.migrations ORDER BY name"
+        ).fetchall()
+    assert [n for (n,) in names] == [name for name, _ in sql.MIGRATIONS]
+
+
+@postgres
+def test_reopening_a_schema_applies_nothing_and_keeps_data(pg_fresh_url: str) -> None:
+    first = open_store(pg_fresh_url)
+    start(first)
+    first.close()
+    second = open_store(pg_fresh_url)
+    assert isinstance(second, PostgresStore) and second.applied_migrations == []
+    assert second.get_instance("i1") is not None
+    second.close()
+
+
+@postgres
+def test_a_schema_from_a_newer_version_is_refused(pg_fresh_url: str) -> None:
+    open_store(pg_fresh_url).close()
+    with _conn(pg_fresh_url) as conn:
+        conn.execute(f"INSERT INTO {_schema(pg_fresh_url)}.migrations (name) VALUES ('9999_x')")
+    with pytest.raises(StoreError, match=r"newer durableflow.*9999_x"):
+        open_store(pg_fresh_url)
+
+
+@postgres
+def test_workers_starting_at_once_migrate_a_new_schema_once(pg_fresh_url: str) -> None:
+    barrier = threading.Barrier(6)
+    applied: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            store = open_store(pg_fresh_url)
+            assert isinstance(store, PostgresStore)
+            applied.append(store.applied_migrations)
+            store.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(map(len, applied)) == [0] * 5 + [len(sql.MIGRATIONS)]
+
+
+@postgres
+def test_two_schemas_in_one_database_keep_their_instances_apart(
+    pg_url: str, pg_fresh_url: str
+) -> None:
+    a, b = open_store(pg_url), open_store(pg_fresh_url)
+    start(a, "only-in-a")
+    assert b.get_instance("only-in-a") is None
+    assert lock_orchestration(b, "w", now=T0, lease=LEASE) is None
+    a.close()
+    b.close()
+
+
+# -- sharing and fencing -------------------------------------------------------------------
+@postgres
+def test_two_store_objects_on_one_schema_share_state(pg_url: str) -> None:
+    a, b = open_store(pg_url), open_store(pg_url)
+    start(a)
+    assert lock_orchestration(b, "w", now=T0, lease=LEASE) is not None
+    assert lock_orchestration(a, "w", now=T0, lease=LEASE) is None
+    a.close()
+    b.close()
+
+
+@postgres
+def test_a_stale_grant_is_refused_even_with_the_same_owner_expiry_and_history(
+    store: Store,
+) -> None:
+    start(store)
+    stale = lock(store, "w1")
+    store.abandon_orchestration(stale)
+    fresh = lock(store, "w1")  # same owner, same now: same expiry, same history length
+    assert (fresh.lease_owner, fresh.lease_expires) == (stale.lease_owner, stale.lease_expires)
+    with pytest.raises(LeaseLostError):
+        step(store, stale)
+    step(store, fresh)
+    assert types(store.get_history("i1")) == ["ExecutionStarted"]
+
+
+@postgres
+def test_a_history_cached_by_one_store_sees_steps_written_by_another(pg_url: str) -> None:
+    a, b = open_store(pg_url), open_store(pg_url)
+    start(a)
+    step(a, lock(a))  # a caches [ExecutionStarted]
+    for n in range(2):
+        b.send(OutgoingMessage("i1", raised(str(n))), now=T0)
+        step(b, lock(b))
+    b.send(OutgoingMessage("i1", raised()), now=T0)
+    assert types(lock(a).history) == ["ExecutionStarted", "EventRaised", "EventRaised"]
+    a.close()
+    b.close()
+
+
+@postgres
+def test_steps_sending_to_each_other_at_once_do_not_deadlock(pg_url: str) -> None:
+    stores = [open_store(pg_url) for _ in range(2)]
+    for iid in ("a", "b"):
+        start(stores[0], iid)
+    items = stores[0].lock_orchestrations("w", now=T0, lease=LEASE, limit=2)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def commit(store: Store, item: Any) -> None:
+        other = "b" if item.instance.instance_id == "a" else "a"
+        barrier.wait()
+        try:
+            for _ in range(20):
+                store.send(OutgoingMessage(other, raised()), now=T0)
+            step(store, item, messages=[OutgoingMessage(other, raised("ping"))])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=commit, args=(s, i)) for s, i in zip(stores, items, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for store in stores:
+        store.close()
+
+
+# -- notifications -------------------------------------------------------------------------
+def _subscribed(url: str) -> tuple[PostgresStore, threading.Event, Any]:
+    listener = open_store(url)
+    assert isinstance(listener, PostgresStore)
+    heard = threading.Event()
+    return listener, heard, listener.subscribe(heard.set)
+
+
+@postgres
+def test_a_subscription_hears_a_new_instance_made_by_another_store(pg_url: str) -> None:
+    listener, heard, subscription = _subscribed(pg_url)
+    other = open_store(pg_url)
+    began = time.monotonic()
+    start(other)
+    assert heard.wait(1.0)
+    assert time.monotonic() - began < 1.0
+    subscription.close()
+    listener.close()
+    other.close()
+
+
+@postgres
+@pytest.mark.parametrize("event", ["raised event", "activity result", "child finished"])
+def test_a_subscription_hears_work_another_store_makes_visible(pg_url: str, event: str) -> None:
+    other = open_store(pg_url)
+    start(other)
+    item = lock(other)
+    if event == "raised event":
+        step(other, item)
+    elif event == "activity result":
+        step(other, item, activities=[ScheduleActivity(1, "a")])
+        act = other.lock_activity("w", now=T0, lease=LEASE)
+    else:
+        step(other, item, new_instances=[new_instance("child", "sub", xid="cx")])
+        child = lock(other)
+    listener, heard, subscription = _subscribed(pg_url)
+    if event == "raised event":
+        other.send(OutgoingMessage("i1", raised()), now=T0)
+    elif event == "activity result":
+        assert act is not None
+        other.complete_activity(act, h.TaskCompleted(timestamp=T0, task_id=1), now=T0)
+    else:
+        done = h.SubOrchestrationInstanceCompleted(timestamp=T0, task_id=0, result=1)
+        step(other, child, status=RuntimeStatus.COMPLETED, messages=[OutgoingMessage("i1", done)])
+    assert heard.wait(1.0)
+    subscription.close()
+    listener.close()
+    other.close()
+
+
+@postgres
+def test_a_future_timer_is_not_announced(pg_url: str) -> None:
+    other = open_store(pg_url)
+    start(other)
+    step(other, lock(other))
+    listener = open_store(pg_url)
+    assert isinstance(listener, PostgresStore)
+    calls = threading.Semaphore(0)
+    subscription = listener.subscribe(calls.release)
+    other.send(OutgoingMessage("i1", raised(), visible_at=at(3600)), now=T0)
+    start(other, "marker")  # heard after the timer's, were the timer announced
+    assert calls.acquire(timeout=1.0)
+    assert not calls.acquire(timeout=0.3)
+    subscription.close()
+    listener.close()
+    other.close()
+
+
+@postgres
+def test_a_closed_subscription_calls_nothing_more(pg_url: str) -> None:
+    listener, heard, subscription = _subscribed(pg_url)
+    subscription.close()
+    start(listener)
+    assert not heard.wait(0.3)
+    listener.close()
+
+
+@postgres
+def test_a_subscription_reconnects_after_its_connection_is_killed(pg_url: str) -> None:
+    listener = open_store(pg_url)
+    assert isinstance(listener, PostgresStore)
+    calls: list[float] = []
+    heard = threading.Event()
+
+    def on_work() -> None:
+        calls.append(time.monotonic())
+        heard.set()
+
+    subscription = listener.subscribe(on_work)
+    name = f"durableflow-listen-{_schema(pg_url)}"
+    with _conn(pg_url) as conn:
+        (killed,) = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (name,),
+        ).fetchone()
+    assert killed == 1
+    assert heard.wait(5.0)  # the reconnection itself calls on_work for what it missed
+    heard.clear()
+    start(listener)
+    assert heard.wait(5.0)
+    subscription.close()
+    listener.close()
+
+
+@postgres
+def test_a_pool_with_every_connection_busy_says_so(pg_url: str) -> None:
+    store = open_store(pg_url, pool_max=1, connect_timeout=1)
+    start(store)
+    step(store, lock(store), activities=[ScheduleActivity(1, "a")])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    release, holding = threading.Event(), threading.Event()
+
+    def decide(work: Any) -> None:  # runs inside the transaction: holds the only connection
+        holding.set()
+        release.wait(10)
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    holder = threading.Thread(
+        target=store.complete_activity_and_step,
+        args=(act, done),
+        kwargs={"now": T0, "lease": LEASE, "decide": decide},
+    )
+    holder.start()
+    assert holding.wait(5)
+    try:
+        with pytest.raises(StoreUnavailableError, match="raise pool_max"):
+            store.get_instance("i1")
+    finally:
+        release.set()
+        holder.join()
+    store.close()

@@ -7,6 +7,7 @@ many machines sharing one database (needs the ``postgres`` extra).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from durableflow.core.errors import StoreError
@@ -43,8 +44,10 @@ __all__ = [
     "PostgresStore",
     "SqliteStore",
     "Store",
+    "Upgrade",
     "WorkerRecord",
     "open_store",
+    "upgrade_store",
 ]
 
 
@@ -91,3 +94,45 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
         f"unknown store URL {url!r}: expected sqlite:///path.db, postgresql://..., "
         f"memory:// or memory://NAME{hint}"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """What :func:`upgrade_store` did.
+
+    Attributes:
+        url: the store, password redacted.
+        applied: migrations applied now, in order (empty: it was up to date).
+        latest: the newest migration the store is at now ("" for memory stores).
+    """
+
+    url: str
+    applied: list[str]
+    latest: str
+
+
+def upgrade_store(url: str) -> Upgrade:
+    """Create the store at ``url`` if it does not exist and apply pending migrations.
+
+    What the first use of a store does anyway, as a deliberate step (``durable db upgrade``)
+    so that a deployment can migrate before starting its workers. Safe to run while workers
+    use the store, and from several places at once.
+
+    Raises:
+        StoreError: as for :func:`open_store`.
+    """
+    from durableflow.runtime.store import postgres_sql, sqlite_sql
+    from durableflow.runtime.store.postgres_connect import redact
+
+    store = open_store(url)
+    try:
+        applied: list[str] = list(getattr(store, "applied_migrations", []))
+    finally:
+        store.close()
+    if isinstance(store, PostgresStore):
+        latest = postgres_sql.MIGRATIONS[-1][0]
+    elif isinstance(store, SqliteStore):
+        latest = sqlite_sql.MIGRATIONS[-1][0]
+    else:
+        latest = ""
+    return Upgrade(redact(url), applied, latest)

@@ -61,6 +61,7 @@ class PostgresStore:
         conn = db.connect(target)
         try:
             self.applied_migrations = db.migrate(conn, target)
+            """The migrations this store applied when it opened (usually none)."""
         finally:
             conn.close()
         self._pool = db.Pool(target, url)
@@ -336,7 +337,7 @@ class PostgresStore:
             released = c.execute(
                 sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, item.fence)
             )
-            if released.rowcount:
+            if released.fetchone() is not None:
                 self._notify(c)
 
     def lock_activity(
@@ -465,7 +466,7 @@ class PostgresStore:
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
         with self._write(durable=False) as c:
-            if c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item)).rowcount:
+            if c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item)).fetchone() is not None:
                 self._notify(c)
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
@@ -473,13 +474,13 @@ class PostgresStore:
         until_us = codec.to_micros(until)
         with self._write(durable=False) as c:
             cur = c.execute(sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
-            return bool(cur.rowcount == 1)
+            return cur.fetchone() is not None
 
     def release_leases(self, owner: str) -> int:
         """Release every instance and activity lease ``owner`` holds; how many."""
         with self._write(durable=False) as c:
-            released = c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).rowcount
-            released += c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).rowcount
+            released = len(c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).fetchall())
+            released += len(c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).fetchall())
             if released:
                 self._notify(c)
             return int(released)

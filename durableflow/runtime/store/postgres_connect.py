@@ -112,8 +112,7 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
             "and underscores, starting with a letter or underscore (at most 63)"
         )
     conninfo = urlunsplit(parts._replace(query=urlencode(query)))
-    host = parts.hostname or "localhost"
-    where = f"{redact(urlunsplit(parts._replace(query='')))} (schema {schema}, host {host})"
+    where = f"{redact(urlunsplit(parts._replace(query='')))} (schema {schema})"
     try:
         target = Target(
             conninfo=conninfo,
@@ -174,7 +173,13 @@ def translate(exc: Exception, where: str) -> StoreError:
             "user and password in the URL (or PGPASSWORD, ~/.pgpass)"
         )
     name = type(exc).__name__
-    if name in ("OperationalError", "PoolTimeout", "PoolClosed") or state in ("57P01", "08006"):
+    if name == "PoolTimeout":
+        return StoreUnavailableError(
+            f"no connection to the PostgreSQL server at {where} became free in time ({text}):"
+            " either every connection of the pool is busy (raise pool_max in the URL, or "
+            "lower the worker's concurrency) or the server stopped answering"
+        )
+    if name in ("OperationalError", "PoolClosed") or state in ("57P01", "08006"):
         return StoreUnavailableError(
             f"cannot use the PostgreSQL server at {where} ({text}). Check that it is running "
             "and that the host and port in the URL are right"
@@ -192,11 +197,12 @@ def connection_kwargs(target: Target) -> dict[str, Any]:
     }
 
 
-def connect(target: Target) -> Any:
-    """One connection of its own (migrations, the notification listener)."""
+def connect(target: Target, **settings: Any) -> Any:
+    """One connection of its own (migrations, the notification listener); ``settings``
+    are added to the connection's libpq parameters."""
     psycopg = driver()
     try:
-        return psycopg.connect(target.conninfo, **connection_kwargs(target))
+        return psycopg.connect(target.conninfo, **{**connection_kwargs(target), **settings})
     except psycopg.Error as exc:
         raise translate(exc, target.where) from None
 
@@ -215,14 +221,20 @@ def migrate(conn: Any, target: Target) -> list[str]:
 
     schema = q.Identifier(target.schema)
     done: list[str] = []
+    known = {name for name, _ in sql.MIGRATIONS}
     try:
+        # The usual case, every migration applied already, costs one read and no lock.
+        with conn.transaction():
+            table = f"{target.schema}.migrations"
+            exists = conn.execute(sql.MIGRATIONS_TABLE_EXISTS, (table,)).fetchone()[0]
+            if exists and {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
+                return done
         with conn.transaction():
             conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
             conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
             conn.execute(q.SQL(sql.SET_SEARCH_PATH).format(schema=schema))
             conn.execute(sql.CREATE_MIGRATIONS)
             applied = {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)}
-            known = {name for name, _ in sql.MIGRATIONS}
             unknown = sorted(applied - known)
             if unknown:
                 raise StoreError(
@@ -299,7 +311,10 @@ class Pool:
     def write(self, durable: bool = True) -> Iterator[Any]:
         """One transaction, rolled back on any exception; ``durable=False`` commits without
         waiting for the WAL flush (for writes no client can observe)."""
-        with self.read() as conn, conn.transaction():
+        # Pipeline mode: statements whose results are not read go out without waiting for
+        # the server's answer, so a step costs a few round trips instead of one per
+        # statement (a read of a result, or the commit, waits for everything before it).
+        with self.read() as conn, conn.transaction(), conn.pipeline():
             if not durable:
                 conn.execute(sql.NOT_DURABLE)
             yield conn

@@ -45,6 +45,8 @@ class Listener:
 
     def __init__(self, target: db.Target, on_work: Callable[[], None]) -> None:
         self.target = target
+        self.application_name = f"durableflow-listen-{target.schema}"[:63]
+        """What the listener's connection calls itself on the server (pg_stat_activity)."""
         self._on_work = on_work
         self._stop = threading.Event()
         self._listening = threading.Event()
@@ -80,7 +82,7 @@ class Listener:
         delay, dropped = _BACKOFF[0], False
         while not self._stop.is_set():
             try:
-                conn = db.connect(self.target)
+                conn = db.connect(self.target, application_name=self.application_name)
             except StoreError as exc:
                 log.warning("cannot listen for work (%s); retrying in %.1fs", exc, delay)
                 self._stop.wait(delay)

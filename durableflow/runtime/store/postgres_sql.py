@@ -209,7 +209,7 @@ CONTINUE_AS_NEW = """UPDATE instances SET
     input = CASE WHEN %s THEN %s ELSE input END
 WHERE instance_id = %s"""
 RELEASE_LEASE = """UPDATE instances SET lease_owner = NULL, lease_expires = NULL
-WHERE instance_id = %s AND lease_owner = %s AND lease_epoch = %s"""
+WHERE instance_id = %s AND lease_owner = %s AND lease_epoch = %s RETURNING 1"""
 REFRESH_NEXT_VISIBLE = """UPDATE instances SET next_visible_at =
     (SELECT min(visible_at) FROM messages WHERE messages.instance_id = instances.instance_id)
 WHERE instance_id = %s RETURNING next_visible_at"""
@@ -291,17 +291,17 @@ WHERE visible_at <= %(now)s AND (lease_expires IS NULL OR lease_expires <= %(now
 DELETE_LEASED_ACTIVITY = """DELETE FROM activities
 WHERE work_id = %s AND lease_epoch = %s AND lease_expires IS NOT NULL RETURNING work_id"""
 RELEASE_ACTIVITY = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
-WHERE work_id = %s AND lease_epoch = %s"""
+WHERE work_id = %s AND lease_epoch = %s RETURNING 1"""
 RENEW_ACTIVITY = """UPDATE activities SET lease_expires = %s
-WHERE work_id = %s AND lease_epoch = %s AND lease_expires IS NOT NULL"""
+WHERE work_id = %s AND lease_epoch = %s AND lease_expires IS NOT NULL RETURNING 1"""
 DELETE_ACTIVITIES = "DELETE FROM activities WHERE instance_id = %s"
 DELETE_ACTIVITIES_OF = "DELETE FROM activities WHERE instance_id = ANY(%s)"
 
 # -- a stopping worker's leases ------------------------------------------------------------
 RELEASE_OWNER_INSTANCES = """UPDATE instances SET lease_owner = NULL, lease_expires = NULL
-WHERE lease_expires IS NOT NULL AND lease_owner = %s"""
+WHERE lease_expires IS NOT NULL AND lease_owner = %s RETURNING 1"""
 RELEASE_OWNER_ACTIVITIES = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
-WHERE lease_expires IS NOT NULL AND lease_owner = %s"""
+WHERE lease_expires IS NOT NULL AND lease_owner = %s RETURNING 1"""
 
 # -- wake-up time --------------------------------------------------------------------------
 # Free work is ready at its visible time, leased work no earlier than its lease expiry;

@@ -92,7 +92,10 @@ class SqliteStore:
         self._write = self._connections.write
         self._read = self._connections.read
         try:
-            db.initialize(self._connections.conn(), path, self.busy_timeout)
+            self.applied_migrations = db.initialize(
+                self._connections.conn(), path, self.busy_timeout
+            )
+            """The migrations this store applied when it opened (usually none)."""
         except BaseException:
             self.close()
             raise

@@ -150,20 +150,21 @@ def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connect
     return conn
 
 
-def initialize(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
-    """Switch the file to WAL and apply pending migrations (idempotent)."""
+def initialize(conn: sqlite3.Connection, path: str, busy_timeout: float) -> list[str]:
+    """Switch the file to WAL and apply pending migrations (idempotent); the names of the
+    migrations applied now."""
     try:
         mode = conn.execute(sql.SET_WAL).fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("%s: SQLite refused WAL mode (got %s); using it anyway", path, mode)
         conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
         with write_transaction(conn, path, busy_timeout):
-            _migrate(conn, path)
+            return _migrate(conn, path)
     except sqlite3.Error as exc:
         raise translate(exc, path, busy_timeout) from None
 
 
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
+def _migrate(conn: sqlite3.Connection, path: str) -> list[str]:
     conn.execute(sql.CREATE_MIGRATIONS)
     applied = {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)}
     known = {name for name, _ in sql.MIGRATIONS}
@@ -173,6 +174,7 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
             f"{path} was migrated by a newer durableflow (unknown migrations: "
             f"{', '.join(unknown)}); upgrade durableflow to open it"
         )
+    done = []
     for name, statements in sql.MIGRATIONS:
         if name in applied:
             continue
@@ -180,6 +182,8 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
             conn.execute(statement)
         conn.execute(sql.RECORD_MIGRATION, (name, datetime.now(UTC).isoformat()))
         log.info("%s: applied migration %s", path, name)
+        done.append(name)
+    return done
 
 
 @contextmanager
