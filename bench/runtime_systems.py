@@ -199,7 +199,7 @@ class _DbosFunctions:
 _dbos_functions: _DbosFunctions | None = None
 
 
-def _register_dbos(dbos_cls: type[DBOS]) -> _DbosFunctions:
+def register_dbos(dbos_cls: type[DBOS]) -> _DbosFunctions:
     """Decorate the DBOS versions of the workloads (DBOS keeps a global registry)."""
     global _dbos_functions
     if _dbos_functions is not None:
@@ -275,7 +275,7 @@ class Dbos:
         self.synchronous = synchronous
         self.fanout: FanoutMode = fanout
         self.observed: set[str] = set()
-        self.fns = _register_dbos(self.dbos_cls)
+        self.fns = register_dbos(self.dbos_cls)
 
     def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
         """Give each of DBOS's SQLite connections the same durability as durableflow's."""
