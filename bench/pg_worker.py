@@ -10,6 +10,7 @@ what it writes, are unchanged. Prints ``running`` once started; stops on SIGTERM
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 from runtime_systems import ACTIVITY_CONCURRENCY, POLL_INTERVAL, df_app
@@ -46,6 +47,7 @@ def main() -> None:
     p.add_argument("--no-notify", action="store_true")
     p.add_argument("--activity-concurrency", type=int, default=ACTIVITY_CONCURRENCY)
     args = p.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # errors only: SIGTERM at each cell's end is normal
     store: Any = open_store(args.store)
     if args.no_notify:
         store = PollingOnly(store)
