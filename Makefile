@@ -70,6 +70,9 @@ bench-lint: install
 bench-http: install
 	$(BIN)/python bench/http_load.py
 
+bench-pg: install
+	$(BIN)/python bench/pg_scale.py
+
 bench-fuzz: install
 	$(BIN)/python bench/fuzz_throughput.py
 
