@@ -16,8 +16,9 @@ import logging
 import os
 from datetime import timedelta
 
+from durableflow.runtime.step_trace import StepTrace
 from durableflow.runtime.store import open_store
-from durableflow.runtime.worker import StepTrace, Worker
+from durableflow.runtime.worker import Worker
 from tests.runtime.chaos_app import app
 
 
