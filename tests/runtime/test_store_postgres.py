@@ -392,3 +392,34 @@ def test_a_pool_with_every_connection_busy_says_so(pg_url: str) -> None:
         release.set()
         holder.join()
     store.close()
+
+
+@postgres
+def test_a_transaction_left_idle_is_ended_by_the_server_and_its_locks_freed(pg_url: str) -> None:
+    paused = open_store(pg_url, idle_in_transaction_timeout=0.3)
+    other = open_store(pg_url)
+    start(other)
+    step(other, lock(other), activities=[ScheduleActivity(1, "a")])
+    act = paused.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    other.send(OutgoingMessage("i1", raised()), now=T0)
+    taken: list[Any] = []
+
+    def decide(work: Any) -> None:
+        # The paused worker holds the instance's row lock here; the server ends its idle
+        # transaction and the other worker can take the instance.
+        waited = threading.Event()
+        for _ in range(100):
+            item = lock_orchestration(other, "w2", now=T0, lease=LEASE)
+            if item is not None:
+                taken.append(item)
+                return
+            waited.wait(0.05)
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    with pytest.raises(StoreUnavailableError, match="idle longer than"):
+        paused.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide)
+    assert [t.instance.instance_id for t in taken] == ["i1"]
+    assert done not in [m.event for m in taken[0].messages]
+    paused.close()
+    other.close()
