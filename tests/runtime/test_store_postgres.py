@@ -330,10 +330,28 @@ def test_a_future_timer_is_not_announced(pg_url: str) -> None:
 @postgres
 def test_a_closed_subscription_calls_nothing_more(pg_url: str) -> None:
     listener, heard, subscription = _subscribed(pg_url)
+    other = open_store(pg_url)
     subscription.close()
-    start(listener)
+    start(other)
     assert not heard.wait(0.3)
     listener.close()
+    other.close()
+
+
+@postgres
+def test_a_subscription_is_not_told_of_its_own_stores_writes(pg_url: str) -> None:
+    listener = open_store(pg_url)
+    other = open_store(pg_url)
+    assert isinstance(listener, PostgresStore)
+    calls = threading.Semaphore(0)
+    subscription = listener.subscribe(calls.release)
+    start(listener, "own")
+    start(other, "marker")  # heard after the own write's, were that one announced
+    assert calls.acquire(timeout=1.0)
+    assert not calls.acquire(timeout=0.3)
+    subscription.close()
+    listener.close()
+    other.close()
 
 
 @postgres
@@ -358,10 +376,12 @@ def test_a_subscription_reconnects_after_its_connection_is_killed(pg_url: str) -
     assert killed == 1
     assert heard.wait(5.0)  # the reconnection itself calls on_work for what it missed
     heard.clear()
-    start(listener)
+    other = open_store(pg_url)
+    start(other)
     assert heard.wait(5.0)
     subscription.close()
     listener.close()
+    other.close()
 
 
 @postgres

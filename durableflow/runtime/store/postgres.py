@@ -10,6 +10,7 @@ what write transactions write in :mod:`postgres_writes`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +58,7 @@ class PostgresStore:
     def __init__(self, target: db.Target, *, url: str) -> None:
         self.url = url
         self.target = target
+        self._writer = uuid.uuid4().hex  # names this object's writes in notifications
         self._histories = HistoryCache(target.history_cache_size)
         conn = db.connect(target)
         try:
@@ -75,14 +77,15 @@ class PostgresStore:
         return cls(db.parse_url(url, options), url=url)
 
     def _notify(self, c: Any) -> None:
-        c.execute(sql.NOTIFY, (self.target.channel,))
+        c.execute(sql.NOTIFY, (self.target.channel, self._writer))
 
     def subscribe(self, on_work: Callable[[], None]) -> Subscription:
-        """Call ``on_work`` (from a listener thread) whenever a transaction makes work
-        visible now: a new instance, a sent event, a queued activity or result, a finished
-        child, a released lease. Reconnects with backoff if the connection drops, calling
-        ``on_work`` once on reconnecting for anything missed meanwhile."""
-        return Listener(self.target, on_work)
+        """Call ``on_work`` (from a listener thread) whenever another store object's
+        transaction makes work visible now: a new instance, a sent event, a queued activity
+        or result, a finished child, a released lease. This object's own writes are not
+        announced to it (its caller made them). Reconnects with backoff if the connection
+        drops, calling ``on_work`` once on reconnecting for anything missed meanwhile."""
+        return Listener(self.target, on_work, ignore=self._writer)
 
     # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
