@@ -443,3 +443,26 @@ def test_a_transaction_left_idle_is_ended_by_the_server_and_its_locks_freed(pg_u
     assert done not in [m.event for m in taken[0].messages]
     paused.close()
     other.close()
+
+
+@postgres
+def test_opening_without_create_refuses_a_schema_with_no_store(pg_fresh_url: str) -> None:
+    with pytest.raises(StoreNotFoundError, match=r"no durableflow store.*schema="):
+        open_store(pg_fresh_url, create=False)
+    open_store(pg_fresh_url).close()
+    open_store(pg_fresh_url, create=False).close()
+
+
+@postgres
+def test_a_cli_command_on_a_mistyped_schema_fails_instead_of_creating_it(
+    pg_fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from durableflow.cli import main
+
+    assert main(["list", "--store", pg_fresh_url]) == 1
+    assert "no durableflow store" in capsys.readouterr().err
+    with _conn(pg_fresh_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (_schema(pg_fresh_url),)
+        ).fetchone()
+    assert found == (0,)

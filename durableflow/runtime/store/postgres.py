@@ -50,19 +50,20 @@ class PostgresStore:
     schema is created and migrated on first use.
 
     Raises:
-        StoreNotFoundError: the database does not exist.
+        StoreNotFoundError: the database does not exist, or ``create`` is false and the
+            schema holds no store.
         StoreUnavailableError: the server cannot be reached or refuses the credentials.
         StoreError: the schema was migrated by a newer durableflow, or psycopg is missing.
     """
 
-    def __init__(self, target: db.Target, *, url: str) -> None:
+    def __init__(self, target: db.Target, *, url: str, create: bool = True) -> None:
         self.url = url
         self.target = target
         self._writer = uuid.uuid4().hex  # names this object's writes in notifications
         self._histories = HistoryCache(target.history_cache_size)
         conn = db.connect(target)
         try:
-            self.applied_migrations = db.migrate(conn, target)
+            self.applied_migrations = db.migrate(conn, target, create=create)
             """The migrations this store applied when it opened (usually none)."""
         finally:
             conn.close()
@@ -71,10 +72,11 @@ class PostgresStore:
         self._read = self._pool.read
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> PostgresStore:
+    def from_url(cls, url: str, *, create: bool = True, **options: Any) -> PostgresStore:
         """Open ``postgresql://user@host:port/db?schema=NAME`` (see
-        :func:`postgres_connect.parse_url` for the options)."""
-        return cls(db.parse_url(url, options), url=url)
+        :func:`postgres_connect.parse_url` for the options); with ``create`` false, a
+        schema that holds no store is refused instead of created."""
+        return cls(db.parse_url(url, options), url=url, create=create)
 
     def _notify(self, c: Any) -> None:
         c.execute(sql.NOTIFY, (self.target.channel, self._writer))

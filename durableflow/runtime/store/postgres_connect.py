@@ -239,13 +239,14 @@ def connect(target: Target, **settings: Any) -> Any:
         raise translate(exc, target.where) from None
 
 
-def migrate(conn: Any, target: Target) -> list[str]:
+def migrate(conn: Any, target: Target, *, create: bool = True) -> list[str]:
     """Create the schema if missing and apply pending migrations; the names applied.
 
     Serialised across processes by a transaction-scoped advisory lock, so workers that
     start together apply each migration once.
 
     Raises:
+        StoreNotFoundError: ``create`` is false and the schema holds no store.
         StoreError: the schema was migrated by a newer durableflow.
     """
     psycopg = driver()
@@ -261,6 +262,12 @@ def migrate(conn: Any, target: Target) -> list[str]:
             exists = conn.execute(sql.MIGRATIONS_TABLE_EXISTS, (table,)).fetchone()[0]
             if exists and {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
                 return done
+        if not exists and not create:
+            raise StoreNotFoundError(
+                f"no durableflow store at {target.where}: the schema has no migrations "
+                "table. Check ?schema= in the URL for a typo; a store is created by the "
+                "first worker, Runtime or start that uses it, or by durable db upgrade"
+            )
         with conn.transaction():
             conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
             conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
