@@ -466,3 +466,23 @@ def test_a_cli_command_on_a_mistyped_schema_fails_instead_of_creating_it(
             "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (_schema(pg_fresh_url),)
         ).fetchone()
     assert found == (0,)
+
+
+@postgres
+def test_a_chain_step_without_a_history_cache_reads_the_history_in_its_transaction(
+    pg_url: str,
+) -> None:
+    store = open_store(pg_url, history_cache_size=0, pool_max=1, connect_timeout=2)
+    start(store)
+    step(store, lock(store), activities=[ScheduleActivity(1, "a")])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    seen: list[list[str]] = []
+
+    def decide(work: Any) -> None:
+        seen.append(types(list(work.history)))
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    assert store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
+    assert seen == [["ExecutionStarted"]]
+    store.close()

@@ -255,16 +255,23 @@ class PostgresStore:
         fresh: list[Any],
         inbox: list[Any],
         extra: Message | None = None,
+        conn: Any = None,
     ) -> OrchestrationWorkItem:
+        """The work item of a locked row; ``conn`` is the transaction's connection when it
+        is still open (a history the cache cannot complete is then read through it)."""
         iid, epoch, history_len, fence = row[0], row[13], row[14], row[sql.N_ROW]
         decoded = [codec.decode_event(text) for text in fresh]
         history: Sequence[HistoryEvent] | None = self._histories.extend(
             iid, epoch, start, decoded, history_len
         )
         if history is None:  # caching off, or the cache changed under us: read it all
-            history = (
-                decoded if start == 0 and len(decoded) == history_len else self.get_history(iid)
-            )
+            if start == 0 and len(decoded) == history_len:
+                history = decoded
+            elif conn is not None:
+                rows = conn.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
+                history = [codec.decode_event(r[0]) for r in rows]
+            else:
+                history = self.get_history(iid)
         messages = [
             Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
             for mid, xid, vis, ev in inbox
@@ -402,7 +409,8 @@ class PostgresStore:
                 c, [row], now_us, inbox=next_visible is not None and next_visible <= now_us
             )
             handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
-            work = self._work_item(writes.lease_holder(item), expires_us, *parts, extra=handed)
+            holder = writes.lease_holder(item)
+            work = self._work_item(holder, expires_us, *parts, extra=handed, conn=c)
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)
