@@ -330,10 +330,28 @@ def test_a_future_timer_is_not_announced(pg_url: str) -> None:
 @postgres
 def test_a_closed_subscription_calls_nothing_more(pg_url: str) -> None:
     listener, heard, subscription = _subscribed(pg_url)
+    other = open_store(pg_url)
     subscription.close()
-    start(listener)
+    start(other)
     assert not heard.wait(0.3)
     listener.close()
+    other.close()
+
+
+@postgres
+def test_a_subscription_is_not_told_of_its_own_stores_writes(pg_url: str) -> None:
+    listener = open_store(pg_url)
+    other = open_store(pg_url)
+    assert isinstance(listener, PostgresStore)
+    calls = threading.Semaphore(0)
+    subscription = listener.subscribe(calls.release)
+    start(listener, "own")
+    start(other, "marker")  # heard after the own write's, were that one announced
+    assert calls.acquire(timeout=1.0)
+    assert not calls.acquire(timeout=0.3)
+    subscription.close()
+    listener.close()
+    other.close()
 
 
 @postgres
@@ -358,10 +376,12 @@ def test_a_subscription_reconnects_after_its_connection_is_killed(pg_url: str) -
     assert killed == 1
     assert heard.wait(5.0)  # the reconnection itself calls on_work for what it missed
     heard.clear()
-    start(listener)
+    other = open_store(pg_url)
+    start(other)
     assert heard.wait(5.0)
     subscription.close()
     listener.close()
+    other.close()
 
 
 @postgres
@@ -391,4 +411,78 @@ def test_a_pool_with_every_connection_busy_says_so(pg_url: str) -> None:
     finally:
         release.set()
         holder.join()
+    store.close()
+
+
+@postgres
+def test_a_transaction_left_idle_is_ended_by_the_server_and_its_locks_freed(pg_url: str) -> None:
+    paused = open_store(pg_url, idle_in_transaction_timeout=0.3)
+    other = open_store(pg_url)
+    start(other)
+    step(other, lock(other), activities=[ScheduleActivity(1, "a")])
+    act = paused.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    other.send(OutgoingMessage("i1", raised()), now=T0)
+    taken: list[Any] = []
+
+    def decide(work: Any) -> None:
+        # The paused worker holds the instance's row lock here; the server ends its idle
+        # transaction and the other worker can take the instance.
+        waited = threading.Event()
+        for _ in range(100):
+            item = lock_orchestration(other, "w2", now=T0, lease=LEASE)
+            if item is not None:
+                taken.append(item)
+                return
+            waited.wait(0.05)
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    with pytest.raises(StoreUnavailableError, match="idle longer than"):
+        paused.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide)
+    assert [t.instance.instance_id for t in taken] == ["i1"]
+    assert done not in [m.event for m in taken[0].messages]
+    paused.close()
+    other.close()
+
+
+@postgres
+def test_opening_without_create_refuses_a_schema_with_no_store(pg_fresh_url: str) -> None:
+    with pytest.raises(StoreNotFoundError, match=r"no durableflow store.*schema="):
+        open_store(pg_fresh_url, create=False)
+    open_store(pg_fresh_url).close()
+    open_store(pg_fresh_url, create=False).close()
+
+
+@postgres
+def test_a_cli_command_on_a_mistyped_schema_fails_instead_of_creating_it(
+    pg_fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from durableflow.cli import main
+
+    assert main(["list", "--store", pg_fresh_url]) == 1
+    assert "no durableflow store" in capsys.readouterr().err
+    with _conn(pg_fresh_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (_schema(pg_fresh_url),)
+        ).fetchone()
+    assert found == (0,)
+
+
+@postgres
+def test_a_chain_step_without_a_history_cache_reads_the_history_in_its_transaction(
+    pg_url: str,
+) -> None:
+    store = open_store(pg_url, history_cache_size=0, pool_max=1, connect_timeout=2)
+    start(store)
+    step(store, lock(store), activities=[ScheduleActivity(1, "a")])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    seen: list[list[str]] = []
+
+    def decide(work: Any) -> None:
+        seen.append(types(list(work.history)))
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1)
+    assert store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
+    assert seen == [["ExecutionStarted"]]
     store.close()

@@ -61,16 +61,17 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
             ``postgresql://user:password@host:port/database?schema=NAME`` (also
             ``postgres://``; the schema defaults to ``durableflow`` and is created and
             migrated on first use).
-        create: create a SQLite file that does not exist yet. Pass ``False`` where only
-            an existing store makes sense (reading or managing instances), so that a
-            mistyped path fails instead of opening a new, empty database. Memory stores
-            are always opened.
+        create: create a SQLite file (or a PostgreSQL schema's store) that does not exist
+            yet. Pass ``False`` where only an existing store makes sense (reading or
+            managing instances), so that a mistyped path or schema fails instead of
+            opening a new, empty store. Memory stores are always opened.
         **options: backend options, e.g. ``busy_timeout`` (seconds) and ``synchronous``
             for SQLite; ``schema``, ``pool_min``, ``pool_max``, ``connect_timeout`` and
             ``history_cache_size`` for PostgreSQL.
 
     Raises:
-        StoreNotFoundError: ``create`` is false and the SQLite file does not exist.
+        StoreNotFoundError: ``create`` is false and the SQLite file does not exist (or
+            the PostgreSQL schema holds no store), or the PostgreSQL database does not.
         StoreUnavailableError: a PostgreSQL server cannot be reached or refuses the
             credentials.
         StoreError: unknown scheme, a backend that is not available (psycopg missing), or
@@ -88,7 +89,7 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
         return SqliteStore.from_url(url, create=create, **options)
     if sep and scheme in ("postgresql", "postgres"):
         # psycopg is imported only now: the package works without the postgres extra.
-        return PostgresStore.from_url(url, **options)
+        return PostgresStore.from_url(url, create=create, **options)
     hint = f"; did you mean sqlite:///{url}?" if not sep and url.endswith(".db") else ""
     raise StoreError(
         f"unknown store URL {url!r}: expected sqlite:///path.db, postgresql://..., "

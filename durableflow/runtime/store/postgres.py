@@ -10,6 +10,7 @@ what write transactions write in :mod:`postgres_writes`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,18 +50,20 @@ class PostgresStore:
     schema is created and migrated on first use.
 
     Raises:
-        StoreNotFoundError: the database does not exist.
+        StoreNotFoundError: the database does not exist, or ``create`` is false and the
+            schema holds no store.
         StoreUnavailableError: the server cannot be reached or refuses the credentials.
         StoreError: the schema was migrated by a newer durableflow, or psycopg is missing.
     """
 
-    def __init__(self, target: db.Target, *, url: str) -> None:
+    def __init__(self, target: db.Target, *, url: str, create: bool = True) -> None:
         self.url = url
         self.target = target
+        self._writer = uuid.uuid4().hex  # names this object's writes in notifications
         self._histories = HistoryCache(target.history_cache_size)
         conn = db.connect(target)
         try:
-            self.applied_migrations = db.migrate(conn, target)
+            self.applied_migrations = db.migrate(conn, target, create=create)
             """The migrations this store applied when it opened (usually none)."""
         finally:
             conn.close()
@@ -69,20 +72,22 @@ class PostgresStore:
         self._read = self._pool.read
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> PostgresStore:
+    def from_url(cls, url: str, *, create: bool = True, **options: Any) -> PostgresStore:
         """Open ``postgresql://user@host:port/db?schema=NAME`` (see
-        :func:`postgres_connect.parse_url` for the options)."""
-        return cls(db.parse_url(url, options), url=url)
+        :func:`postgres_connect.parse_url` for the options); with ``create`` false, a
+        schema that holds no store is refused instead of created."""
+        return cls(db.parse_url(url, options), url=url, create=create)
 
     def _notify(self, c: Any) -> None:
-        c.execute(sql.NOTIFY, (self.target.channel,))
+        c.execute(sql.NOTIFY, (self.target.channel, self._writer))
 
     def subscribe(self, on_work: Callable[[], None]) -> Subscription:
-        """Call ``on_work`` (from a listener thread) whenever a transaction makes work
-        visible now: a new instance, a sent event, a queued activity or result, a finished
-        child, a released lease. Reconnects with backoff if the connection drops, calling
-        ``on_work`` once on reconnecting for anything missed meanwhile."""
-        return Listener(self.target, on_work)
+        """Call ``on_work`` (from a listener thread) whenever another store object's
+        transaction makes work visible now: a new instance, a sent event, a queued activity
+        or result, a finished child, a released lease. This object's own writes are not
+        announced to it (its caller made them). Reconnects with backoff if the connection
+        drops, calling ``on_work`` once on reconnecting for anything missed meanwhile."""
+        return Listener(self.target, on_work, ignore=self._writer)
 
     # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
@@ -250,16 +255,23 @@ class PostgresStore:
         fresh: list[Any],
         inbox: list[Any],
         extra: Message | None = None,
+        conn: Any = None,
     ) -> OrchestrationWorkItem:
+        """The work item of a locked row; ``conn`` is the transaction's connection when it
+        is still open (a history the cache cannot complete is then read through it)."""
         iid, epoch, history_len, fence = row[0], row[13], row[14], row[sql.N_ROW]
         decoded = [codec.decode_event(text) for text in fresh]
         history: Sequence[HistoryEvent] | None = self._histories.extend(
             iid, epoch, start, decoded, history_len
         )
         if history is None:  # caching off, or the cache changed under us: read it all
-            history = (
-                decoded if start == 0 and len(decoded) == history_len else self.get_history(iid)
-            )
+            if start == 0 and len(decoded) == history_len:
+                history = decoded
+            elif conn is not None:
+                rows = conn.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
+                history = [codec.decode_event(r[0]) for r in rows]
+            else:
+                history = self.get_history(iid)
         messages = [
             Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
             for mid, xid, vis, ev in inbox
@@ -397,7 +409,8 @@ class PostgresStore:
                 c, [row], now_us, inbox=next_visible is not None and next_visible <= now_us
             )
             handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
-            work = self._work_item(writes.lease_holder(item), expires_us, *parts, extra=handed)
+            holder = writes.lease_holder(item)
+            work = self._work_item(holder, expires_us, *parts, extra=handed, conn=c)
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)

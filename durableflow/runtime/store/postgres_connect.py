@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -32,12 +32,25 @@ log = logging.getLogger(__name__)
 DEFAULT_SCHEMA = "durableflow"
 """The schema a URL without ``?schema=`` uses (its own, so it never mixes with app tables)."""
 
-OPTIONS = ("schema", "pool_min", "pool_max", "connect_timeout", "history_cache_size")
+OPTIONS = (
+    "schema",
+    "pool_min",
+    "pool_max",
+    "connect_timeout",
+    "idle_in_transaction_timeout",
+    "history_cache_size",
+)
 """Query parameters (and keyword options) the store reads; any other goes to libpq."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LOCKED_STATES = frozenset({"40P01", "40001", "55P03"})  # deadlock, serialization, lock
 _AUTH_STATES = frozenset({"28P01", "28000"})
+_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +63,19 @@ class Target:
         where: the server, database and schema for messages, password redacted.
         pool_min / pool_max: connections the pool keeps open / may open.
         connect_timeout: seconds to wait for the server when connecting.
+        idle_in_transaction_timeout: seconds after which the server ends a session that
+            holds a transaction open without using it (a client paused or cut off while
+            holding row locks), so its locks do not hold up everyone else.
         history_cache_size: instances whose decoded histories are kept.
     """
 
-    conninfo: str
+    conninfo: str = field(repr=False)  # it may hold the password
     schema: str
     where: str
     pool_min: int = 1
     pool_max: int = 16
     connect_timeout: float = 10.0
+    idle_in_transaction_timeout: float = 10.0
     history_cache_size: int = 1024
 
     @property
@@ -89,7 +106,8 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
     """Split ``postgresql://user@host:port/db?schema=NAME&...`` into a :class:`Target`.
 
     ``schema`` defaults to ``durableflow``; ``pool_min``, ``pool_max``,
-    ``connect_timeout`` (seconds) and ``history_cache_size`` are the store's; any other
+    ``connect_timeout`` and ``idle_in_transaction_timeout`` (seconds) and
+    ``history_cache_size`` are the store's; any other
     query parameter (``sslmode=``, ``application_name=``...) is passed to libpq. Keyword
     ``options`` override query parameters.
     """
@@ -99,6 +117,10 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
     query = dict(parse_qsl(parts.query))
     ours = {k: query.pop(k) for k in list(query) if k in OPTIONS}
     ours.update(options)
+    # TCP keepalives unless the URL sets them: a link cut mid-wait is noticed in about
+    # 25 s instead of the kernel's two hours.
+    for key, value in _KEEPALIVES.items():
+        query.setdefault(key, value)
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise StoreError(
@@ -121,6 +143,7 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
             pool_min=int(ours.get("pool_min", 1)),
             pool_max=int(ours.get("pool_max", 16)),
             connect_timeout=float(ours.get("connect_timeout", 10.0)),
+            idle_in_transaction_timeout=float(ours.get("idle_in_transaction_timeout", 10.0)),
             history_cache_size=int(ours.get("history_cache_size", 1024)),
         )
     except (TypeError, ValueError) as exc:
@@ -179,7 +202,13 @@ def translate(exc: Exception, where: str) -> StoreError:
             " either every connection of the pool is busy (raise pool_max in the URL, or "
             "lower the worker's concurrency) or the server stopped answering"
         )
-    if name in ("OperationalError", "PoolClosed") or state in ("57P01", "08006"):
+    if state == "25P03":
+        return StoreUnavailableError(
+            f"the PostgreSQL server at {where} ended a session whose transaction stayed idle "
+            "longer than idle_in_transaction_timeout (the process was paused or its link cut)"
+            f"; nothing of that transaction was written ({text})"
+        )
+    if name in ("OperationalError", "PoolClosed") or (state or "").startswith(("08", "57P")):
         return StoreUnavailableError(
             f"cannot use the PostgreSQL server at {where} ({text}). Check that it is running "
             "and that the host and port in the URL are right"
@@ -193,7 +222,10 @@ def connection_kwargs(target: Target) -> dict[str, Any]:
     return {
         "autocommit": True,
         "connect_timeout": max(1, round(target.connect_timeout)),
-        "options": f"-c search_path={target.schema}",
+        "options": (
+            f"-c search_path={target.schema} -c idle_in_transaction_session_timeout="
+            f"{max(1, round(target.idle_in_transaction_timeout * 1000))}"
+        ),
     }
 
 
@@ -207,13 +239,14 @@ def connect(target: Target, **settings: Any) -> Any:
         raise translate(exc, target.where) from None
 
 
-def migrate(conn: Any, target: Target) -> list[str]:
+def migrate(conn: Any, target: Target, *, create: bool = True) -> list[str]:
     """Create the schema if missing and apply pending migrations; the names applied.
 
     Serialised across processes by a transaction-scoped advisory lock, so workers that
     start together apply each migration once.
 
     Raises:
+        StoreNotFoundError: ``create`` is false and the schema holds no store.
         StoreError: the schema was migrated by a newer durableflow.
     """
     psycopg = driver()
@@ -229,6 +262,12 @@ def migrate(conn: Any, target: Target) -> list[str]:
             exists = conn.execute(sql.MIGRATIONS_TABLE_EXISTS, (table,)).fetchone()[0]
             if exists and {r[0] for r in conn.execute(sql.APPLIED_MIGRATIONS)} == known:
                 return done
+        if not exists and not create:
+            raise StoreNotFoundError(
+                f"no durableflow store at {target.where}: the schema has no migrations "
+                "table. Check ?schema= in the URL for a typo; a store is created by the "
+                "first worker, Runtime or start that uses it, or by durable db upgrade"
+            )
         with conn.transaction():
             conn.execute(sql.MIGRATION_LOCK, (target.lock_key,))
             conn.execute(q.SQL(sql.CREATE_SCHEMA).format(schema=schema))
@@ -311,10 +350,10 @@ class Pool:
     def write(self, durable: bool = True) -> Iterator[Any]:
         """One transaction, rolled back on any exception; ``durable=False`` commits without
         waiting for the WAL flush (for writes no client can observe)."""
-        # Pipeline mode: statements whose results are not read go out without waiting for
-        # the server's answer, so a step costs a few round trips instead of one per
-        # statement (a read of a result, or the commit, waits for everything before it).
-        with self.read() as conn, conn.transaction(), conn.pipeline():
+        # Not pipeline mode, though it saves round trips: a pipelined session the client
+        # stopped feeding stays "active" on the server, so idle_in_transaction_session_timeout
+        # would never free the row locks of a paused or cut-off worker.
+        with self.read() as conn, conn.transaction():
             if not durable:
                 conn.execute(sql.NOT_DURABLE)
             yield conn

@@ -36,15 +36,19 @@ class Subscription(Protocol):
 
 
 class Listener:
-    """Calls ``on_work`` from a thread of its own whenever the target's channel is notified.
+    """Calls ``on_work`` from a thread of its own whenever the target's channel is notified,
+    except for notifications whose payload is ``ignore`` (the subscribing store's own writes).
 
     The constructor returns once the channel is being listened to (or, if the server cannot
     be reached, after the connect timeout, the listener retrying in the background), so
     work made after it returns is never missed while the connection holds.
     """
 
-    def __init__(self, target: db.Target, on_work: Callable[[], None]) -> None:
+    def __init__(
+        self, target: db.Target, on_work: Callable[[], None], *, ignore: str | None = None
+    ) -> None:
         self.target = target
+        self._ignore = ignore
         self.application_name = f"durableflow-listen-{target.schema}"[:63]
         """What the listener's connection calls itself on the server (pg_stat_activity)."""
         self._on_work = on_work
@@ -118,9 +122,10 @@ class Listener:
         quiet_since = time.monotonic()
         while not self._stop.is_set():
             heard = False
-            for _ in conn.notifies(timeout=_WAIT):
+            for notice in conn.notifies(timeout=_WAIT):
                 heard = True
-                self._call()
+                if notice.payload != self._ignore:
+                    self._call()
                 if self._stop.is_set():
                     return
             now = time.monotonic()

@@ -130,8 +130,9 @@ RECORD_MIGRATION = "INSERT INTO migrations (name) VALUES (%s)"
 NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 
 # -- notifications -------------------------------------------------------------------------
-# Delivered at commit, so a listener never hears of work before it can see it.
-NOTIFY = "SELECT pg_notify(%s, '')"
+# Delivered at commit, so a listener never hears of work before it can see it; the payload
+# names the store object that wrote, so its own listener can skip what it already knows.
+NOTIFY = "SELECT pg_notify(%s, %s)"
 LISTEN = "LISTEN {channel}"
 
 # -- instances -----------------------------------------------------------------------------
