@@ -168,11 +168,15 @@ def test_a_host_cut_off_mid_step_loses_its_work_to_the_other_and_its_late_commit
                 raise AssertionError(f"{err}; the server's sessions:\n{sessions(pg_url)}") from None
             restored_at = time.monotonic_ns()
             b.restore()
-            wait_until(
-                lambda: any(s.instance == held for s in holder.steps()),
-                90,
-                f"B's late commit of {held} to reach the server",
-            )
+            try:
+                wait_until(
+                    lambda: any(s.instance == held for s in holder.steps()),
+                    90,
+                    f"B's late commit of {held} to reach the server",
+                )
+            except AssertionError as err:
+                log = holder.log_text()[-3000:]
+                raise AssertionError(f"{err}; the holder's log ends:\n{log}") from None
             for w in workers:
                 assert w.terminate() == 0, f"{w.name} did not stop cleanly: {w.log_text()[-2000:]}"
         finally:
