@@ -58,7 +58,7 @@ def test_killed_and_paused_workers_lose_and_duplicate_nothing(
 ) -> None:
     rng = random.Random(SEED)
     (tmp_path / "runs").mkdir()
-    request = tmp_path / "stop-request"
+    request = tmp_path / "hold-request"
     victims = rng.sample(range(3), 2)  # worker 3 is the one that pauses
     kill_at = sorted(rng.sample(range(30, 150), 2))  # completed instances
     ask_pause_at = rng.randrange(60, 160)  # started instances
@@ -106,6 +106,8 @@ def test_killed_and_paused_workers_lose_and_duplicate_nothing(
     runs = read_runs(tmp_path)
     check_histories(client.store, [*starter.ids, *extra], FAN, runs)
     checked = check_no_overlap(steps)
+    idle = [w.name for w in workers if not any(s.committed for s in w.steps())]
+    assert not idle, f"{idle} committed nothing: the overlap check would prove little"
     refused = [s for s in paused.steps() if not s.committed]
     assert any(s.instance == held for s in refused), "the paused worker's step was applied"
     assert f"lost the lease on {held}" in paused.log_text()

@@ -196,6 +196,8 @@ def test_a_host_cut_off_mid_step_loses_its_work_to_the_other_and_its_late_commit
     runs = read_runs(tmp_path)
     check_histories(client.store, everything, FAN, runs)
     checked = check_no_overlap(steps)
+    idle = [w.name for w in workers if not any(s.committed for s in w.steps())]
+    assert not idle, f"{idle} committed nothing: the overlap check would prove little"
     print(
         summary(
             committed_steps=checked,
