@@ -41,6 +41,7 @@ SEED = int(os.environ.get("CHAOS_SEED", "20261203"))
 INSTANCES = 300
 FAN = 4
 LEASE = 2.0
+STEP_FAILED = "orchestration step failed"  # the worker's log line for a batch it could not commit
 START_RATE = 40.0  # instances per second: the starts overlap every act of damage
 
 
@@ -128,16 +129,19 @@ def pause_one(
     worker: WorkerProcess, request: Path, workers: list[WorkerProcess], client: Client
 ) -> tuple[str, list[str]]:
     """Make ``worker`` stop itself inside a step, keep it stopped until that step has been
-    taken over and committed elsewhere, resume it, and wait until it has tried to commit.
-    Returns the instance of the stale step and the ids of the extra instances started to
-    give it a first step to stop in (the scheduled starts may have ended by then).
+    taken over and committed elsewhere, resume it, and wait until the store has refused
+    its commit. Returns the instance of the stale step and the ids of the extra instances
+    started to give it a first step to stop in (the scheduled starts may have ended).
 
-    SQLite only: if another of its threads held the write lock when it stopped, no one
-    can take over; it is then resumed (its step commits, correctly: no one else ran it)
-    and asked again.
+    An attempt is made again if the refusal cannot happen: on SQLite, when another of the
+    worker's threads held the write lock as it stopped (no one can take over; resumed, its
+    step commits, correctly: no one else ran it); on PostgreSQL, when the resumed commit
+    fails before the fence is checked (a lock conflict the server breaks, logged as a
+    failed step: nothing of it is applied either, but that proves less).
     """
     extra: list[str] = []
     for _attempt in range(5):
+        failures = worker.log_text().count(STEP_FAILED)
         held = ask_to_hold(request, worker.is_paused, client, FAN, extra)
 
         def taken_over(iid: str = held) -> bool:
@@ -151,10 +155,18 @@ def pause_one(
             worker.resume()
             continue
         worker.resume()
-        wait_until(
-            lambda iid=held: any(s.instance == iid for s in worker.steps()),
-            30,
-            f"{worker.name} to try committing {held}",
-        )
-        return held, extra
-    raise AssertionError("no pause was ever taken over (the store stayed locked)")
+
+        def tried(iid: str = held, before: int = failures) -> bool:
+            traced = any(s.instance == iid for s in worker.steps())
+            return traced or worker.log_text().count(STEP_FAILED) > before
+
+        try:
+            wait_until(tried, 30, f"{worker.name} to try committing {held}")
+        except AssertionError as err:
+            raise AssertionError(f"{err}; its log ends:\n{worker.log_text()[-3000:]}") from None
+        if any(s.instance == held for s in worker.steps()):
+            return held, extra
+    raise AssertionError(
+        f"no stale commit of {worker.name} reached the fence in 5 attempts; its log ends:\n"
+        f"{worker.log_text()[-3000:]}"
+    )
