@@ -205,6 +205,14 @@ FINISH_STEP = """UPDATE instances SET
     status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
     completed_at = %s, history_len = %s, lease_owner = NULL, lease_expires = NULL
 WHERE instance_id = %s"""
+# FINISH_STEP and REFRESH_NEXT_VISIBLE in one statement, for a step that does not continue
+# as new (the subquery sees this transaction's own inserts and deletes).
+FINISH_STEP_REFRESH = """UPDATE instances SET
+    status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
+    completed_at = %s, history_len = %s, lease_owner = NULL, lease_expires = NULL,
+    next_visible_at = (SELECT min(visible_at) FROM messages
+        WHERE messages.instance_id = instances.instance_id)
+WHERE instance_id = %s RETURNING next_visible_at"""
 CONTINUE_AS_NEW = """UPDATE instances SET
     execution_id = %s, history_epoch = %s, history_len = 0, status = 'CONTINUED_AS_NEW',
     input = CASE WHEN %s THEN %s ELSE input END

@@ -226,20 +226,20 @@ def apply_step(
     if consumed:
         c.execute(sql.DELETE_CONSUMED, (iid, consumed))
     completed = now_us if commit.status.is_terminal else None
-    c.execute(
-        sql.FINISH_STEP,
-        (
-            commit.status.value,
-            p.output,
-            p.failure,
-            p.custom_status,
-            now_us,
-            completed,
-            base + len(p.events),
-            iid,
-        ),
+    values = (
+        commit.status.value,
+        p.output,
+        p.failure,
+        p.custom_status,
+        now_us,
+        completed,
+        base + len(p.events),
+        iid,
     )
-    if commit.continue_as_new is not None:
+    if commit.continue_as_new is None:
+        (left,) = c.execute(sql.FINISH_STEP_REFRESH, values).fetchone()
+    else:
+        c.execute(sql.FINISH_STEP, values)
         new_xid = commit.continue_as_new
         c.execute(sql.DELETE_HISTORY, (iid,))
         c.execute(
@@ -247,9 +247,8 @@ def apply_step(
             (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
         )
         c.execute(sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
-        visible = True
+        (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     # The lease is free again: mail left in the inbox is work for any worker now.
-    (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     return True, visible or (left is not None and left <= now_us)
 
 
