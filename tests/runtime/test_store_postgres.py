@@ -486,3 +486,22 @@ def test_a_chain_step_without_a_history_cache_reads_the_history_in_its_transacti
     assert store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
     assert seen == [["ExecutionStarted"]]
     store.close()
+
+
+@postgres
+def test_a_subscription_can_be_closed_from_its_own_callback(pg_url: str) -> None:
+    listener = open_store(pg_url)
+    other = open_store(pg_url)
+    assert isinstance(listener, PostgresStore)
+    closed = threading.Event()
+    subscription: Any = None
+
+    def on_work() -> None:
+        subscription.close()
+        closed.set()
+
+    subscription = listener.subscribe(on_work)
+    start(other)
+    assert closed.wait(2.0)
+    listener.close()
+    other.close()

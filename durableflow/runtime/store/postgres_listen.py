@@ -54,7 +54,7 @@ class Listener:
         self._on_work = on_work
         self._stop = threading.Event()
         self._listening = threading.Event()
-        self._calls = threading.Lock()
+        self._calls = threading.RLock()  # close() from within on_work must not deadlock
         self._thread = threading.Thread(
             target=self._run, name=f"durableflow-listen-{target.schema}", daemon=True
         )
