@@ -16,6 +16,8 @@ from durableflow.core.errors import StoreError, StoreNotFoundError, StoreUnavail
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
     LeaseLostError,
+    MemoryStore,
+    OrchestrationCommit,
     OutgoingMessage,
     PostgresStore,
     Store,
@@ -505,3 +507,73 @@ def test_a_subscription_can_be_closed_from_its_own_callback(pg_url: str) -> None
     assert closed.wait(2.0)
     listener.close()
     other.close()
+
+
+def _batch_of_three(store: Store) -> list[tuple[Any, OrchestrationCommit]]:
+    for iid in ("a", "b", "c"):
+        start(store, iid)
+    store.send(OutgoingMessage("b", raised("early")), now=T0)
+    items = store.lock_orchestrations("w", now=T0, lease=LEASE, limit=3)
+    plans = {
+        "a": {
+            "activities": [ScheduleActivity(1, "x", 1), ScheduleActivity(2, "y", 2)],
+            "lease_activities_to": ("w", at(60)),
+            "lease_limit": 1,
+            "messages": [
+                OutgoingMessage("b", raised("from-a")),
+                OutgoingMessage("ghost", raised()),
+            ],
+        },
+        "b": {"consume": 1, "messages": [OutgoingMessage("b", raised("timer"), visible_at=at(30))]},
+        "c": {"status": RuntimeStatus.COMPLETED, "output": {"done": 1}},
+    }
+    batch = []
+    for item in items:
+        plan = dict(plans[item.instance.instance_id])
+        taken = item.messages[: plan.pop("consume", len(item.messages))]
+        batch.append(
+            (
+                item,
+                OrchestrationCommit(
+                    new_events=[m.event for m in taken],
+                    consumed=[m.message_id for m in taken],
+                    status=plan.pop("status", RuntimeStatus.RUNNING),
+                    **plan,
+                ),
+            )
+        )
+    return batch
+
+
+def _observed(store: Store, batch: list[tuple[Any, OrchestrationCommit]]) -> Any:
+    leased = [[(a.name, a.input, a.attempt) for a in commit.leased] for _, commit in batch]
+    rows = [store.get_instance(i) for i in ("a", "b", "c")]
+    histories = [store.get_history(i) for i in ("a", "b", "c")]
+    wake = store.next_wake_time()
+    acts = []
+    while (act := store.lock_activity("w2", now=at(100), lease=LEASE)) is not None:
+        acts.append((act.instance_id, act.name, act.input, act.attempt))
+    inbox = []
+    while (item := lock_orchestration(store, "w3", now=at(100), lease=LEASE)) is not None:
+        inbox.append((item.instance.instance_id, [m.event for m in item.messages]))
+    return leased, rows, histories, wake, acts, inbox
+
+
+@postgres
+def test_a_batch_of_steps_writes_what_the_steps_one_at_a_time_would(
+    pg_url: str, pg_fresh_url: str
+) -> None:
+    together, alone = open_store(pg_url), open_store(pg_fresh_url)
+    batch = _batch_of_three(together)
+    assert together.commit_orchestrations(batch, now=at(1)) == [True, True, True]
+    singles = _batch_of_three(alone)
+    for pair in singles:
+        assert alone.commit_orchestrations([pair], now=at(1)) == [True]
+    reference = MemoryStore()
+    on_memory = _batch_of_three(reference)
+    assert reference.commit_orchestrations(on_memory, now=at(1)) == [True, True, True]
+    expected = _observed(reference, on_memory)
+    assert _observed(together, batch) == expected
+    assert _observed(alone, singles) == expected
+    together.close()
+    alone.close()

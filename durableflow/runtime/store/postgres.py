@@ -241,36 +241,41 @@ class PostgresStore:
         now_us = codec.to_micros(now)
         now = codec.from_micros(now_us)
         leased = [len(commit.leased) for _, commit in batch]
+        pairs = [(item.instance.instance_id, commit) for item, commit in batch]
         try:
             with self._write() as c:
-                writes.lock_rows(
-                    c,
-                    (
-                        iid
-                        for item, commit in batch
-                        for iid in writes.touched(item.instance.instance_id, commit)
-                    ),
-                )
-                outcomes = [
-                    writes.apply_step(
-                        c,
-                        item.instance.instance_id,
-                        len(item.history),
-                        commit,
-                        p,
-                        now,
-                        now_us,
-                        lease=(item.lease_owner, item.fence),
+                if writes.batchable(pairs):
+                    # One statement per kind of row for the whole batch.
+                    steps = [
+                        (iid, len(item.history), commit, p, (item.lease_owner, item.fence))
+                        for (iid, commit), (item, _), p in zip(pairs, batch, prepared, strict=True)
+                    ]
+                    applied, visible = writes.apply_steps(c, steps, now_us)
+                else:
+                    writes.lock_rows(
+                        c, (i for iid, commit in pairs for i in writes.touched(iid, commit))
                     )
-                    for (item, commit), p in zip(batch, prepared, strict=True)
-                ]
-                if any(visible for _, visible in outcomes):
+                    outcomes = [
+                        writes.apply_step(
+                            c,
+                            item.instance.instance_id,
+                            len(item.history),
+                            commit,
+                            p,
+                            now,
+                            now_us,
+                            lease=(item.lease_owner, item.fence),
+                        )
+                        for (item, commit), p in zip(batch, prepared, strict=True)
+                    ]
+                    applied = [ok for ok, _ in outcomes]
+                    visible = any(v for _, v in outcomes)
+                if visible:
                     self._notify(c)
         except BaseException:
             for (_, commit), n in zip(batch, leased, strict=True):
                 del commit.leased[n:]  # rolled back: those leases do not exist
             raise
-        applied = [ok for ok, _ in outcomes]
         for (item, commit), ok in zip(batch, applied, strict=True):
             if ok:
                 self._items.remember(
