@@ -97,6 +97,18 @@ def test_bad_postgres_urls_are_refused_before_connecting(url: str, message: str)
         open_store(url)
 
 
+def test_connections_get_keepalives_unless_the_url_sets_them() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from durableflow.runtime.store.postgres_connect import parse_url
+
+    target = parse_url("postgresql://u:pw@h/db?keepalives_idle=3&sslmode=require", {})
+    libpq = {k: v[0] for k, v in parse_qs(urlsplit(target.conninfo).query).items()}
+    assert libpq["keepalives_idle"] == "3" and libpq["sslmode"] == "require"
+    assert (libpq["keepalives"], libpq["tcp_user_timeout"]) == ("1", "30000")
+    assert "pw" not in repr(target)
+
+
 def test_unknown_keyword_options_are_refused() -> None:
     with pytest.raises(StoreError, match="unknown PostgreSQL store option"):
         open_store("postgresql://h/db", busy_timeout=3)
