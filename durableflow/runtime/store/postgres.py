@@ -391,11 +391,14 @@ class PostgresStore:
         leased = len(step.commit.leased)
         try:
             with self._write() as c:
-                writes.lock_rows(c, writes.touched(iid, step.commit))
-                # The finished activity goes first: a lost lease raises before anything is
-                # written and rolls the transaction back.
+                rows = writes.touched(iid, step.commit)
+                if rows == {iid}:  # the usual chain step: lock and read in one statement
+                    row = c.execute(sql.LOCK_STEP_STATE, (iid,)).fetchone()
+                else:
+                    writes.lock_rows(c, rows)
+                    row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
+                # Before anything is written: a lost lease raises and rolls it all back.
                 writes.delete_finished(c, item)
-                row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
                 if row is None or not writes.as_planned(row, step, now_us):
                     writes.queue_result(c, item, result, now_us)
                     self._notify(c)

@@ -203,6 +203,8 @@ FOR UPDATE"""
 # What a step decided ahead of time assumed about its instance.
 GET_STEP_STATE = """SELECT lease_expires, history_len, execution_id, history_epoch,
     next_visible_at, status FROM instances WHERE instance_id = %s"""
+# GET_STEP_STATE taking the row's lock, for a step that writes to no other instance.
+LOCK_STEP_STATE = GET_STEP_STATE + " FOR UPDATE"
 
 FINISH_STEP = """UPDATE instances SET
     status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
