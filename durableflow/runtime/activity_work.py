@@ -105,9 +105,11 @@ class ActivityWork:
             finally:
                 self._running.recorded([(item, result)])
 
-    # One dispatcher leases activities only while a runner thread is free, so idle runners
-    # do not all poll the store at once; runners take leased items from a local queue.
     def dispatch_loop(self) -> None:
+        """Lease activities while permits are free, until the worker stops (the dispatcher
+        thread's body)."""
+        # One dispatcher leases activities only while a runner thread is free, so idle
+        # runners do not all poll the store at once; runners take them from a local queue.
         while not self._stopping.is_set():
             if not self._permits.take(self._poll_interval):
                 continue
@@ -129,6 +131,7 @@ class ActivityWork:
             self._running.queue.put(item)
 
     def runner_loop(self) -> None:
+        """Run queued activities until told to exit (a runner thread's body)."""
         while True:
             queued = self._running.queue.get()
             if queued is None:
@@ -143,7 +146,7 @@ class ActivityWork:
                 try:
                     following = self._run_activity(item)
                 except AttemptEnded:
-                    # It timed out or was given up, and whoever ended it released its slot
+                    # It timed out or was given up, and whoever ended it released its permit
                     # and started a runner in this thread's place.
                     return
                 except BaseException:
