@@ -54,11 +54,18 @@ class Result:
     error_samples: list[str] = field(default_factory=list)
     request_latencies: list[float] = field(default_factory=list)
     instance_latencies: list[float] = field(default_factory=list)
+    server_cpu: float = float("nan")
 
     @property
     def throughput(self) -> float:
         """Instances completed per second."""
         return (self.instances - self.errors) / self.wall
+
+    @property
+    def cpu_per_instance(self) -> float:
+        """Server CPU milliseconds (user + system, all threads) per instance: steadier than
+        wall time on a machine other work shares."""
+        return 1000 * self.server_cpu / self.instances
 
     @property
     def rps(self) -> float:
@@ -106,6 +113,11 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready: {log.read_text()}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """SIGTERM and wait."""
         if self.process.poll() is None:
@@ -124,7 +136,10 @@ async def drive(url: str, instances: int, clients: int, poll: float, system: str
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(instances):
         queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # One connection per client, each in its own pool: httpx scans every connection of a
+    # pool on each request, so one shared pool of 50 spends more CPU in this process than
+    # the servers under test do, and on two cores the load generator becomes the bottleneck.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
     async def timed(client: httpx.AsyncClient, target: str) -> int:
         """GET ``target``: its status code, or -1 for a transport error."""
@@ -174,10 +189,14 @@ async def drive(url: str, instances: int, clients: int, poll: float, system: str
                     result.errors += 1
                     break
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    pool = [httpx.AsyncClient(base_url=url, limits=limits, timeout=60) for _ in range(clients)]
+    try:
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        await asyncio.gather(*(worker(client) for client in pool))
         result.wall = time.perf_counter() - t0
+    finally:
+        for client in pool:
+            await client.aclose()
     return result
 
 
@@ -188,7 +207,10 @@ def run_system(
     server = Server(command, port, workdir / f"{name}.log", HERE)
     try:
         asyncio.run(drive(server.url, args.warmup, args.clients, args.poll, name))
-        return asyncio.run(drive(server.url, args.instances, args.clients, args.poll, name))
+        cpu = server.cpu_seconds()
+        result = asyncio.run(drive(server.url, args.instances, args.clients, args.poll, name))
+        result.server_cpu = server.cpu_seconds() - cpu
+        return result
     finally:
         server.stop()
 
@@ -231,14 +253,14 @@ def main() -> int:
     )
     print(
         "| system | instances/s | requests/s | request p50 ms | request p99 ms "
-        "| instance p50 ms | instance p99 ms | errors |"
+        "| instance p50 ms | instance p99 ms | server CPU ms/instance | errors |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r.system} | {r.throughput:.1f} | {r.rps:.1f} | {pct(r.request_latencies, 50):.1f}"
             f" | {pct(r.request_latencies, 99):.1f} | {pct(r.instance_latencies, 50):.1f}"
-            f" | {pct(r.instance_latencies, 99):.1f} | {r.errors} |"
+            f" | {pct(r.instance_latencies, 99):.1f} | {r.cpu_per_instance:.2f} | {r.errors} |"
         )
     for r in results:
         for sample in r.error_samples:

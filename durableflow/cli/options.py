@@ -138,6 +138,61 @@ def duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def seconds(text: str) -> float:
+    """An ``argparse`` type: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give 0 or more seconds")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An ``argparse`` type: a number of seconds greater than zero."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is no time at all; give more than 0 seconds")
+    return value
+
+
+def add_worker_options(p: argparse.ArgumentParser) -> None:
+    """The options of a process that runs work (``durable worker``, ``durable serve``)."""
+    p.add_argument("--activity-concurrency", type=int, default=4, metavar="N")
+    p.add_argument(
+        "--lease",
+        type=positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="work-item lease; a killed process's work is retried after this long",
+    )
+    p.add_argument(
+        "--retain",
+        type=duration,
+        default=None,
+        metavar="AGE",
+        help="purge instances that ended more than AGE ago (30d, 12h, ...), periodically "
+        "and in small batches (default: keep everything)",
+    )
+    p.add_argument(
+        "--activity-timeout",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail an activity attempt that runs this long without a heartbeat (default: "
+        "no limit; call_activity(..., timeout=) overrides it)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, let in-flight work finish for this long, then give it up "
+        "and release its leases (default: 10)",
+    )
+
+
 def statuses(text: str) -> list[RuntimeStatus]:
     """An ``argparse`` type: one status or a comma list, in any letter case."""
     try:

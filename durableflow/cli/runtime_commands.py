@@ -12,6 +12,7 @@ from typing import Any
 from durableflow.cli.options import (
     DEFAULT_STORE,
     STORE_ENV,
+    add_worker_options,
     client,
     duration,
     json_value,
@@ -39,39 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "app", metavar="APP", help="the App to run: module:attribute or path/to/file.py:attribute"
     )
-    p.add_argument("--activity-concurrency", type=int, default=4, metavar="N")
     p.add_argument("--graphs", metavar="DIR", help="also run every compiled *.json graph in DIR")
-    p.add_argument(
-        "--lease",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="work-item lease; a killed worker's work is retried after this long",
-    )
-    p.add_argument(
-        "--retain",
-        type=duration,
-        default=None,
-        metavar="AGE",
-        help="purge instances that ended more than AGE ago (30d, 12h, ...), periodically "
-        "and in small batches (default: keep everything)",
-    )
-    p.add_argument(
-        "--activity-timeout",
-        type=_positive_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="fail an activity attempt that runs this long without a heartbeat (default: "
-        "no limit; call_activity(..., timeout=) overrides it)",
-    )
-    p.add_argument(
-        "--drain-timeout",
-        type=_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="on SIGINT/SIGTERM, let in-flight work finish for this long, then give it up "
-        "and release its leases (a second signal exits at once; default: 10)",
-    )
+    add_worker_options(p)
     p.set_defaults(func=cmd_worker, log_level_base="INFO")
 
     p = _cmd(sub, "start", "Start an instance of orchestrator NAME; prints its instance id.")
@@ -200,25 +170,6 @@ def register(sub: Any) -> None:
         help="deploy gate: also fail on instances whose recorded inputs differ",
     )
     p.set_defaults(func=cmd_replay)
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: a number of seconds, zero or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative; give 0 or more seconds")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    """An argparse type: a number of seconds greater than zero."""
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is no time at all; give more than 0 seconds")
-    return value
 
 
 def _cmd(sub: Any, name: str, text: str) -> argparse.ArgumentParser:

@@ -17,7 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from durableflow.cli.options import DEFAULT_STORE, STORE_ENV, load_app, store_url
+from durableflow.cli.options import (
+    DEFAULT_STORE,
+    STORE_ENV,
+    add_worker_options,
+    load_app,
+    store_url,
+)
 from durableflow.core.app import App
 from durableflow.core.errors import DurableflowError
 
@@ -65,14 +71,7 @@ def register(sub: Any) -> None:
         metavar="ORIGIN",
         help="allow browser calls from ORIGIN (repeatable; default: none)",
     )
-    p.add_argument("--activity-concurrency", type=int, default=4, metavar="N")
-    p.add_argument(
-        "--lease",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="work-item lease; a killed server's work is retried after this long",
-    )
+    add_worker_options(p)
     p.add_argument(
         "--no-compile",
         action="store_true",
@@ -157,6 +156,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store,
         activity_concurrency=args.activity_concurrency,
         lease=timedelta(seconds=args.lease),
+        activity_timeout=args.activity_timeout,
+        drain_timeout=args.drain_timeout,
+        retain=args.retain,
     )
 
     def ready(url: str) -> None:

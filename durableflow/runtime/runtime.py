@@ -34,6 +34,8 @@ class Runtime:
             ``call_activity`` gives none; ``None``: no limit.
         drain_timeout: seconds :meth:`stop` (and leaving the ``with`` block) lets in-flight
             work finish before giving it up; a hung activity never blocks longer.
+        retain: purge instances that ended longer ago than this, periodically, in small
+            batches (``None``: keep everything).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Runtime:
         poll_interval: float = 0.05,
         activity_timeout: timedelta | float | None = None,
         drain_timeout: float = 10.0,
+        retain: timedelta | None = None,
     ) -> None:
         self.app = app
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -61,6 +64,7 @@ class Runtime:
             poll_interval=poll_interval,
             on_end=completions.ended,
             activity_timeout=activity_timeout,
+            retain=retain,
         )
         self.drain_timeout = drain_timeout
         self.client = Client(

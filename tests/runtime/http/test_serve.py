@@ -53,6 +53,20 @@ def test_a_signal_stops_the_server_cleanly_and_a_restart_finishes_the_work(
         assert second.stop() == 0
 
 
+def test_serve_with_retain_purges_instances_that_ended_longer_ago(tmp_path: Path) -> None:
+    served = start_server(tmp_path, "--retain", "1s")
+    try:
+        with served.client() as http:
+            iid = http.post("/api/orchestrators/chain", json=1).json()["id"]
+            wait_for_status(http, iid, "Completed")
+            end = time.monotonic() + 30
+            while http.get(f"{BASE}/instances/{iid}").status_code != 404:
+                assert time.monotonic() < end, f"{iid} was not purged:\n{served.output()}"
+                time.sleep(0.05)
+    finally:
+        assert served.stop() == 0
+
+
 def test_the_app_mounts_in_another_starlette_service(tmp_path: Path) -> None:
     with df.Runtime(test_app, f"sqlite:///{tmp_path / 'mounted.db'}") as rt:
         service = Starlette(routes=[Mount("/durable", app=create_app(rt))])
@@ -107,4 +121,6 @@ def test_serve_has_help_naming_its_options(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     for option in ["--store", "--host", "--port", "--graphs", "--api-key", "--max-body-bytes"]:
+        assert option in out
+    for option in ["--lease", "--retain", "--activity-timeout", "--drain-timeout"]:
         assert option in out
