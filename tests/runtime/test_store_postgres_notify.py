@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
+import durableflow as df
 from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
 from durableflow.core.status import RuntimeStatus
-from durableflow.runtime.store import OutgoingMessage, PostgresStore, open_store
+from durableflow.runtime import Client
+from durableflow.runtime.store import OutgoingMessage, PostgresStore, Store, open_store
+from durableflow.runtime.worker import Worker
 from tests.runtime.store_contract import LEASE, T0, at, lock, new_instance, raised, start, step
 
 postgres = pytest.mark.postgres
@@ -169,3 +173,44 @@ def test_a_subscription_can_be_closed_from_its_own_callback(pg_url: str) -> None
     assert closed.wait(2.0)
     listener.close()
     other.close()
+
+
+app = df.App()
+
+
+@app.orchestrator
+def greet(ctx: df.OrchestrationContext, name: str) -> Generator[Any, Any, str]:
+    return f"hello {name}"
+    yield  # a generator without a durable call
+
+
+class Watched:
+    """A real store that says when the worker has looked for steps and found none."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.idle = threading.Event()
+
+    def lock_orchestrations(self, *a: Any, **kw: Any) -> Any:
+        items = self._store.lock_orchestrations(*a, **kw)
+        if not items:
+            self.idle.set()
+        return items
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+@postgres
+def test_an_idle_worker_is_woken_by_an_instance_another_process_starts(pg_url: str) -> None:
+    store = Watched(open_store(pg_url))
+    client = Client(open_store(pg_url))  # another store object, as in another process
+    began = time.monotonic()
+    with Worker(app, store, poll_interval=60):  # type: ignore[arg-type]
+        assert store.idle.wait(10)
+        iid = client.start_new("greet", input="pg")
+        state = client.wait_for_completion(iid, timeout=30)
+    assert (state.runtime_status, state.output) == (RuntimeStatus.COMPLETED, "hello pg")
+    assert time.monotonic() - began < 30  # not the 60 s poll: the notification woke it
+    client.store.close()
+    store.close()

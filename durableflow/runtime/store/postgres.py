@@ -35,10 +35,11 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    Subscription,
     WorkerRecord,
 )
 from durableflow.runtime.store.postgres_items import WorkItems, read_history
-from durableflow.runtime.store.postgres_listen import Listener, Subscription
+from durableflow.runtime.store.postgres_listen import Listener
 
 _MICRO = timedelta(microseconds=1)
 
