@@ -1,84 +1,59 @@
 """The worker's threads: starting them, keeping them serving, and stopping gracefully.
 
-A mixin of :class:`~durableflow.runtime.worker.Worker`. Stopping takes no new work at once,
-lets in-flight work finish for a bounded time, then gives up what is left (Python cannot
-kill a thread: an abandoned activity's thread runs on, but its result is ignored) and
-releases every lease the worker holds, so that a restart or another worker picks the work
-up at once instead of after the leases expire.
+:class:`Threads` starts named threads that serve a loop and supervises them (a loop that
+fails is logged and run again); :class:`Lifecycle` starts a worker's threads and stops them.
+Stopping takes no new work at once, lets in-flight work finish for a bounded time, then
+gives up what is left (Python cannot kill a thread: an abandoned activity's thread runs on,
+but its result is ignored) and releases every lease the worker holds, so that a restart or
+another worker picks the work up at once instead of after the leases expire.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
 
-from durableflow.runtime.activity_attempts import Attempt
 from durableflow.runtime.presence import Presence
 from durableflow.runtime.retention import Retention
-from durableflow.runtime.store.base import ActivityLease, ActivityWorkItem, WorkerStore
+from durableflow.runtime.runner_permits import RunnerPermits
+from durableflow.runtime.running_activities import RunningActivities
+from durableflow.runtime.store.base import Subscription, WorkerStore
 
 log = logging.getLogger("durableflow.worker")
 
 RUNNER_PREFIX = "durableflow-activities-"
 
 
-class Lifecycle:
-    """Threads, for :class:`~durableflow.runtime.worker.Worker` (see the module doc)."""
+class Threads:
+    """A worker's threads, each serving a loop until the worker stops.
 
-    if TYPE_CHECKING:  # provided by Worker
-        store: WorkerStore
-        owner: str
-        poll_interval: float
-        activity_concurrency: int
-        _stop: threading.Event
-        _keeper_wake: threading.Event
-        _threads: list[threading.Thread]
-        _threads_lock: threading.Lock
-        _runners_started: int
-        _running: dict[ActivityLease, ActivityWorkItem]
-        _running_lock: threading.Lock
-        _attempts: dict[ActivityLease, Attempt]
-        _act_queue: queue.Queue[ActivityWorkItem | None]
-        _busy: int
-        _busy_lock: threading.Lock
-        _free_slots: threading.Semaphore
-        _retention: Retention | None
-        _presence: Presence
+    Args:
+        stopping: set when the worker stops.
+        poll_interval: how long a failed loop waits before it serves again.
+        runner: the loop of an activity runner thread.
+    """
 
-        def _orch_loop(self) -> None: ...
+    def __init__(
+        self, stopping: threading.Event, poll_interval: float, runner: Callable[[], None]
+    ) -> None:
+        self._stopping = stopping
+        self._poll_interval = poll_interval
+        self._runner = runner
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._runners_started = 0
 
-        def _activity_dispatch_loop(self) -> None: ...
-
-        def _activity_runner(self) -> None: ...
-
-        def _lease_loop(self) -> None: ...
-
-        def _record_results(self) -> None: ...
-
-        def wake(self) -> None: ...
-
-    def start(self) -> None:
-        """Start the worker threads and return."""
-        self._stop.clear()
-        self._presence.arrive()
-        targets: list[tuple[str, Callable[[], None]]] = [("orchestrations", self._orch_loop)]
-        targets.append(("activity-dispatch", self._activity_dispatch_loop))
-        targets.append(("lease-keeper", self._lease_loop))
-        targets.append(("presence", lambda: self._presence.loop(self._stop)))
-        retention = self._retention
-        if retention is not None:
-            targets.append(("retention", lambda: retention.loop(self._stop)))
-        with self._threads_lock:
-            for name, target in targets:
-                self._start_thread(f"durableflow-{name}", target)
-            for _ in range(self.activity_concurrency):
+    def start(self, loops: list[tuple[str, Callable[[], None]]], runners: int) -> None:
+        """Start a thread for each named loop, and ``runners`` runner threads."""
+        with self._lock:
+            for name, loop in loops:
+                self._start_thread(f"durableflow-{name}", loop)
+            for _ in range(runners):
                 self._start_runner()
 
     def _start_thread(self, name: str, loop: Callable[[], None]) -> threading.Thread:
@@ -90,83 +65,30 @@ class Lifecycle:
     def _start_runner(self) -> None:
         self._runners_started += 1
         name = f"{RUNNER_PREFIX}{self._runners_started}"
-        self._start_thread(name, self._activity_runner)
+        self._start_thread(name, self._runner)
 
-    def _spawn_runner(self, replacing: threading.Thread) -> None:
+    def replace_runner(self, replacing: threading.Thread) -> None:
         """Start a runner in place of ``replacing``, a runner stuck in an attempt that ended
         without it (Python cannot stop the thread; it exits when the activity returns)."""
-        with self._threads_lock:
-            if self._stop.is_set() or replacing not in self._threads:
+        with self._lock:
+            if self._stopping.is_set() or replacing not in self._threads:
                 return
             self._threads.remove(replacing)
             self._start_runner()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking work at once, let in-flight work finish for up to ``timeout`` seconds,
-        then give up what is left and release every lease this worker holds.
+    def any(self) -> bool:
+        """True when threads were started and not yet let go."""
+        return bool(self._threads)
 
-        Activities that have not started are given back without running. An activity still
-        running at the deadline is abandoned: its thread cannot be killed and runs on, but
-        its result is ignored, and with its lease released another worker (or this one,
-        restarted) runs it again at once (activities are at-least-once). Likewise a step
-        still being decided is not committed.
-        """
-        self._stop.set()
-        self.wake()
-        self._keeper_wake.set()
-        deadline = time.monotonic() + timeout
-        if self._threads:
-            log.info("stopping %s: in-flight work has %gs to finish", self.owner, timeout)
-        # Producers first: the orchestration thread may still hand pre-leased activities to
-        # the runners; only then tell the runners to finish what they run and exit.
-        for t in self._threads_named(runners=False):
-            t.join(max(deadline - time.monotonic(), 0))
-        runners = self._threads_named(runners=True)
-        for _ in runners:
-            self._act_queue.put(None)
-        for t in runners:
-            t.join(max(deadline - time.monotonic(), 0))
-        with self._threads_lock:
-            self._threads = []
-        self._record_results()
-        self._abandon_in_flight()
-        try:
-            released = self.store.release_leases(self.owner)
-        except Exception:
-            log.exception("could not release the leases of %s; they will expire", self.owner)
-        else:
-            if released:
-                log.info("released %d leases of %s", released, self.owner)
-        self._presence.leave()
-
-    def _threads_named(self, *, runners: bool) -> list[threading.Thread]:
-        with self._threads_lock:
+    def named(self, *, runners: bool) -> list[threading.Thread]:
+        """The runner threads, or (``runners=False``) the others."""
+        with self._lock:
             return [t for t in self._threads if t.name.startswith(RUNNER_PREFIX) is runners]
 
-    def _abandon_in_flight(self) -> None:
-        """Give up the attempts still running and the activities still queued (stopping)."""
-        with self._running_lock:
-            attempts = list(self._attempts.values())
-            self._attempts.clear()
-        for attempt in attempts:
-            if attempt.abandon():
-                log.warning(
-                    "gave up activity %s of %s, still running at shutdown; it will run "
-                    "again (its thread runs on, and whatever it returns is ignored)",
-                    attempt.item.name,
-                    attempt.item.instance_id,
-                )
-        while True:
-            try:
-                self._act_queue.get_nowait()
-            except queue.Empty:
-                break
-        with self._running_lock:
-            self._running.clear()
-        # Counted again from nothing for a restart: what was given up holds no slot.
-        with self._busy_lock:
-            self._busy = 0
-        self._free_slots = threading.Semaphore(2 * self.activity_concurrency)
+    def let_go(self) -> None:
+        """Forget every thread (stopped, or abandoned at the stop deadline)."""
+        with self._lock:
+            self._threads = []
 
     def _serve(self, loop: Callable[[], None]) -> None:
         """Run a thread's loop; if anything escapes it, log it and run the loop again.
@@ -180,23 +102,138 @@ class Lifecycle:
                 return
             except BaseException:
                 name = threading.current_thread().name
-                if self._stop.is_set():
+                if self._stopping.is_set():
                     log.exception("%s failed while stopping", name)
                     return
                 log.exception("%s failed; it keeps serving", name)
-                self._stop.wait(self.poll_interval)
+                self._stopping.wait(self._poll_interval)
+
+
+class Lifecycle:
+    """Starts and stops one worker's threads (see the module doc).
+
+    Args:
+        store: the worker's store (subscribed to while running; leases released at stop).
+        owner: the worker's lease owner name.
+        runners: activity runner threads to start.
+        threads: where the threads run.
+        loops: the named loops of the other threads (orchestrations, dispatch, keeper).
+        stopping: set when the worker stops.
+        wake: makes the worker look for work now; called on the store's notifications.
+        wake_keeper: wakes the lease keeper (to see that the worker stops).
+        running: the activities leased to the worker (given up at the stop deadline).
+        permits: counted from nothing again after a stop.
+        record_results: records results still waiting for the orchestration thread.
+        presence: the worker's registration and heartbeat.
+        retention: the periodic purge, if any.
+    """
+
+    def __init__(
+        self,
+        store: WorkerStore,
+        *,
+        owner: str,
+        runners: int,
+        threads: Threads,
+        loops: list[tuple[str, Callable[[], None]]],
+        stopping: threading.Event,
+        wake: Callable[[], None],
+        wake_keeper: threading.Event,
+        running: RunningActivities,
+        permits: RunnerPermits,
+        record_results: Callable[[], None],
+        presence: Presence,
+        retention: Retention | None,
+    ) -> None:
+        self._store = store
+        self._owner = owner
+        self._runners = runners
+        self._threads = threads
+        self._loops = loops
+        self._stopping = stopping
+        self._wake = wake
+        self._wake_keeper = wake_keeper
+        self._running = running
+        self._permits = permits
+        self._record_results = record_results
+        self._presence = presence
+        self._retention = retention
+        self._subscription: Subscription | None = None
+
+    def start(self) -> None:
+        """Start the worker threads and return."""
+        self._stopping.clear()
+        self._presence.arrive()
+        if self._subscription is None:
+            self._subscription = self._store.subscribe(self._wake)
+        loops = [*self._loops, ("presence", lambda: self._presence.loop(self._stopping))]
+        retention = self._retention
+        if retention is not None:
+            loops.append(("retention", lambda: retention.loop(self._stopping)))
+        self._threads.start(loops, self._runners)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking work at once, let in-flight work finish for up to ``timeout`` seconds,
+        then give up what is left and release every lease the worker holds."""
+        self._stopping.set()
+        self._wake()
+        self._wake_keeper.set()
+        deadline = time.monotonic() + timeout
+        if self._threads.any():
+            log.info("stopping %s: in-flight work has %gs to finish", self._owner, timeout)
+        # Producers first: the orchestration thread may still hand pre-leased activities to
+        # the runners; only then tell the runners to finish what they run and exit.
+        for t in self._threads.named(runners=False):
+            t.join(max(deadline - time.monotonic(), 0))
+        runners = self._threads.named(runners=True)
+        for _ in runners:
+            self._running.queue.put(None)
+        for t in runners:
+            t.join(max(deadline - time.monotonic(), 0))
+        self._threads.let_go()
+        self._unsubscribe()
+        self._record_results()
+        self._abandon_in_flight()
+        try:
+            released = self._store.release_leases(self._owner)
+        except Exception:
+            log.exception("could not release the leases of %s; they will expire", self._owner)
+        else:
+            if released:
+                log.info("released %d leases of %s", released, self._owner)
+        self._presence.leave()
+
+    def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is None:
+            return
+        try:
+            subscription.close()
+        except Exception:
+            log.exception("could not close the store subscription of %s", self._owner)
+
+    def _abandon_in_flight(self) -> None:
+        """Give up the attempts still running and the activities still queued (stopping)."""
+        for attempt in self._running.take_attempts():
+            if attempt.abandon():
+                log.warning(
+                    "gave up activity %s of %s, still running at shutdown; it will run "
+                    "again (its thread runs on, and whatever it returns is ignored)",
+                    attempt.item.name,
+                    attempt.item.instance_id,
+                )
+        self._running.clear()
+        # Counted again from nothing for a restart: what was given up holds no permit.
+        self._permits.reset()
 
     def run_forever(
-        self, on_ready: Callable[[], None] | None = None, *, drain_timeout: float = 10.0
+        self,
+        on_ready: Callable[[], None] | None = None,
+        *,
+        drain_timeout: float = 10.0,
     ) -> None:
-        """Run until SIGINT or SIGTERM, then shut down gracefully (see :meth:`stop`).
-
-        The first signal stops taking work at once and gives in-flight work up to
-        ``drain_timeout`` seconds; a second signal exits the process at once, with status
-        128 + the signal number (what it leaves unfinished is redone after its lease
-        expires, as after a crash). ``on_ready`` is called once the signal handlers are
-        installed and work has started.
-        """
+        """Run until SIGINT or SIGTERM, then shut down gracefully (see
+        :meth:`~durableflow.runtime.worker.Worker.run_forever`)."""
         signals: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -213,18 +250,18 @@ class Lifecycle:
                 drain_timeout,
                 name,
             )
-            self._stop.set()
-            self.wake()
+            self._stopping.set()
+            self._wake()
 
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
             if on_ready is not None:
                 on_ready()
-            while not self._stop.wait(0.5):
+            while not self._stopping.wait(0.5):
                 pass
             self.stop(drain_timeout)
-            log.info("worker %s stopped", self.owner)
+            log.info("worker %s stopped", self._owner)
         finally:
             for s, handler in old.items():
                 signal.signal(s, handler)

@@ -1,10 +1,9 @@
 """The PostgreSQL backend: every Store contract suite, plus URLs, schemas, migrations,
-errors, fencing and notifications."""
+errors, fencing, row locks and batches (notifications: test_store_postgres_notify.py)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,8 @@ from durableflow.core.errors import StoreError, StoreNotFoundError, StoreUnavail
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import (
     LeaseLostError,
+    MemoryStore,
+    OrchestrationCommit,
     OutgoingMessage,
     PostgresStore,
     Store,
@@ -29,7 +30,6 @@ from tests.runtime.store_contract import (
     StoreContract,
     at,
     lock,
-    new_instance,
     raised,
     start,
     step,
@@ -95,6 +95,18 @@ def test_an_unreachable_server_is_a_clear_error_with_the_password_redacted(schem
 def test_bad_postgres_urls_are_refused_before_connecting(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         open_store(url)
+
+
+def test_connections_get_keepalives_unless_the_url_sets_them() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from durableflow.runtime.store.postgres_connect import parse_url
+
+    target = parse_url("postgresql://u:pw@h/db?keepalives_idle=3&sslmode=require", {})
+    libpq = {k: v[0] for k, v in parse_qs(urlsplit(target.conninfo).query).items()}
+    assert libpq["keepalives_idle"] == "3" and libpq["sslmode"] == "require"
+    assert (libpq["keepalives"], libpq["tcp_user_timeout"]) == ("1", "30000")
+    assert "pw" not in repr(target)
 
 
 def test_unknown_keyword_options_are_refused() -> None:
@@ -259,131 +271,6 @@ def test_steps_sending_to_each_other_at_once_do_not_deadlock(pg_url: str) -> Non
         store.close()
 
 
-# -- notifications -------------------------------------------------------------------------
-def _subscribed(url: str) -> tuple[PostgresStore, threading.Event, Any]:
-    listener = open_store(url)
-    assert isinstance(listener, PostgresStore)
-    heard = threading.Event()
-    return listener, heard, listener.subscribe(heard.set)
-
-
-@postgres
-def test_a_subscription_hears_a_new_instance_made_by_another_store(pg_url: str) -> None:
-    listener, heard, subscription = _subscribed(pg_url)
-    other = open_store(pg_url)
-    began = time.monotonic()
-    start(other)
-    assert heard.wait(1.0)
-    assert time.monotonic() - began < 1.0
-    subscription.close()
-    listener.close()
-    other.close()
-
-
-@postgres
-@pytest.mark.parametrize("event", ["raised event", "activity result", "child finished"])
-def test_a_subscription_hears_work_another_store_makes_visible(pg_url: str, event: str) -> None:
-    other = open_store(pg_url)
-    start(other)
-    item = lock(other)
-    if event == "raised event":
-        step(other, item)
-    elif event == "activity result":
-        step(other, item, activities=[ScheduleActivity(1, "a")])
-        act = other.lock_activity("w", now=T0, lease=LEASE)
-    else:
-        step(other, item, new_instances=[new_instance("child", "sub", xid="cx")])
-        child = lock(other)
-    listener, heard, subscription = _subscribed(pg_url)
-    if event == "raised event":
-        other.send(OutgoingMessage("i1", raised()), now=T0)
-    elif event == "activity result":
-        assert act is not None
-        other.complete_activity(act, h.TaskCompleted(timestamp=T0, task_id=1), now=T0)
-    else:
-        done = h.SubOrchestrationInstanceCompleted(timestamp=T0, task_id=0, result=1)
-        step(other, child, status=RuntimeStatus.COMPLETED, messages=[OutgoingMessage("i1", done)])
-    assert heard.wait(1.0)
-    subscription.close()
-    listener.close()
-    other.close()
-
-
-@postgres
-def test_a_future_timer_is_not_announced(pg_url: str) -> None:
-    other = open_store(pg_url)
-    start(other)
-    step(other, lock(other))
-    listener = open_store(pg_url)
-    assert isinstance(listener, PostgresStore)
-    calls = threading.Semaphore(0)
-    subscription = listener.subscribe(calls.release)
-    other.send(OutgoingMessage("i1", raised(), visible_at=at(3600)), now=T0)
-    start(other, "marker")  # heard after the timer's, were the timer announced
-    assert calls.acquire(timeout=1.0)
-    assert not calls.acquire(timeout=0.3)
-    subscription.close()
-    listener.close()
-    other.close()
-
-
-@postgres
-def test_a_closed_subscription_calls_nothing_more(pg_url: str) -> None:
-    listener, heard, subscription = _subscribed(pg_url)
-    other = open_store(pg_url)
-    subscription.close()
-    start(other)
-    assert not heard.wait(0.3)
-    listener.close()
-    other.close()
-
-
-@postgres
-def test_a_subscription_is_not_told_of_its_own_stores_writes(pg_url: str) -> None:
-    listener = open_store(pg_url)
-    other = open_store(pg_url)
-    assert isinstance(listener, PostgresStore)
-    calls = threading.Semaphore(0)
-    subscription = listener.subscribe(calls.release)
-    start(listener, "own")
-    start(other, "marker")  # heard after the own write's, were that one announced
-    assert calls.acquire(timeout=1.0)
-    assert not calls.acquire(timeout=0.3)
-    subscription.close()
-    listener.close()
-    other.close()
-
-
-@postgres
-def test_a_subscription_reconnects_after_its_connection_is_killed(pg_url: str) -> None:
-    listener = open_store(pg_url)
-    assert isinstance(listener, PostgresStore)
-    calls: list[float] = []
-    heard = threading.Event()
-
-    def on_work() -> None:
-        calls.append(time.monotonic())
-        heard.set()
-
-    subscription = listener.subscribe(on_work)
-    name = f"durableflow-listen-{_schema(pg_url)}"
-    with _conn(pg_url) as conn:
-        (killed,) = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = %s",
-            (name,),
-        ).fetchone()
-    assert killed == 1
-    assert heard.wait(5.0)  # the reconnection itself calls on_work for what it missed
-    heard.clear()
-    other = open_store(pg_url)
-    start(other)
-    assert heard.wait(5.0)
-    subscription.close()
-    listener.close()
-    other.close()
-
-
 @postgres
 def test_a_pool_with_every_connection_busy_says_so(pg_url: str) -> None:
     store = open_store(pg_url, pool_max=1, connect_timeout=1)
@@ -486,3 +373,73 @@ def test_a_chain_step_without_a_history_cache_reads_the_history_in_its_transacti
     assert store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
     assert seen == [["ExecutionStarted"]]
     store.close()
+
+
+def _batch_of_three(store: Store) -> list[tuple[Any, OrchestrationCommit]]:
+    for iid in ("a", "b", "c"):
+        start(store, iid)
+    store.send(OutgoingMessage("b", raised("early")), now=T0)
+    items = store.lock_orchestrations("w", now=T0, lease=LEASE, limit=3)
+    plans = {
+        "a": {
+            "activities": [ScheduleActivity(1, "x", 1), ScheduleActivity(2, "y", 2)],
+            "lease_activities_to": ("w", at(60)),
+            "lease_limit": 1,
+            "messages": [
+                OutgoingMessage("b", raised("from-a")),
+                OutgoingMessage("ghost", raised()),
+            ],
+        },
+        "b": {"consume": 1, "messages": [OutgoingMessage("b", raised("timer"), visible_at=at(30))]},
+        "c": {"status": RuntimeStatus.COMPLETED, "output": {"done": 1}},
+    }
+    batch = []
+    for item in items:
+        plan = dict(plans[item.instance.instance_id])
+        taken = item.messages[: plan.pop("consume", len(item.messages))]
+        batch.append(
+            (
+                item,
+                OrchestrationCommit(
+                    new_events=[m.event for m in taken],
+                    consumed=[m.message_id for m in taken],
+                    status=plan.pop("status", RuntimeStatus.RUNNING),
+                    **plan,
+                ),
+            )
+        )
+    return batch
+
+
+def _observed(store: Store, batch: list[tuple[Any, OrchestrationCommit]]) -> Any:
+    leased = [[(a.name, a.input, a.attempt) for a in commit.leased] for _, commit in batch]
+    rows = [store.get_instance(i) for i in ("a", "b", "c")]
+    histories = [store.get_history(i) for i in ("a", "b", "c")]
+    wake = store.next_wake_time()
+    acts = []
+    while (act := store.lock_activity("w2", now=at(100), lease=LEASE)) is not None:
+        acts.append((act.instance_id, act.name, act.input, act.attempt))
+    inbox = []
+    while (item := lock_orchestration(store, "w3", now=at(100), lease=LEASE)) is not None:
+        inbox.append((item.instance.instance_id, [m.event for m in item.messages]))
+    return leased, rows, histories, wake, acts, inbox
+
+
+@postgres
+def test_a_batch_of_steps_writes_what_the_steps_one_at_a_time_would(
+    pg_url: str, pg_fresh_url: str
+) -> None:
+    together, alone = open_store(pg_url), open_store(pg_fresh_url)
+    batch = _batch_of_three(together)
+    assert together.commit_orchestrations(batch, now=at(1)) == [True, True, True]
+    singles = _batch_of_three(alone)
+    for pair in singles:
+        assert alone.commit_orchestrations([pair], now=at(1)) == [True]
+    reference = MemoryStore()
+    on_memory = _batch_of_three(reference)
+    assert reference.commit_orchestrations(on_memory, now=at(1)) == [True, True, True]
+    expected = _observed(reference, on_memory)
+    assert _observed(together, batch) == expected
+    assert _observed(alone, singles) == expected
+    together.close()
+    alone.close()

@@ -295,6 +295,28 @@ class WorkContract:
         lock(store)
         assert store.next_wake_time() == T0 + LEASE
 
+    # -- notifications --------------------------------------------------------------------
+    def test_a_subscription_closes_and_closing_it_again_does_nothing(self, store: Store) -> None:
+        subscription = store.subscribe(lambda: None)
+        subscription.close()
+        subscription.close()
+
+    def test_the_store_works_as_before_while_subscribed(self, store: Store) -> None:
+        subscription = store.subscribe(lambda: None)
+        self._with_activities(store, 1)
+        act = store.lock_activity("w", now=T0, lease=LEASE)
+        assert act is not None
+        store.complete_activity(act, h.TaskCompleted(timestamp=at(1), task_id=1), now=at(1))
+        assert [type(m.event) for m in lock(store, now=at(1)).messages] == [h.TaskCompleted]
+        subscription.close()
+
+    def test_a_closed_subscription_is_told_of_no_later_work(self, store: Store) -> None:
+        calls: list[int] = []
+        store.subscribe(lambda: calls.append(1)).close()
+        self._with_activities(store, 1)
+        store.send(OutgoingMessage("i1", raised(), visible_at=at(5)), now=T0)
+        assert calls == []
+
     # -- payloads, concurrency, lifecycle -------------------------------------------------
     def test_payloads_read_back_as_json_would(self, store: Store) -> None:
         start(store, input={"t": (1, 2)})

@@ -322,6 +322,23 @@ class ClientStore(Protocol):
         ...
 
 
+class Subscription(Protocol):
+    """A store's notifications to one listener, until closed (:meth:`WorkerStore.subscribe`)."""
+
+    def close(self) -> None:
+        """Stop notifying; the listener is not called after this returns. Idempotent."""
+        ...
+
+
+class NoNotifications:
+    """The subscription of a store without notifications: it never calls its listener."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
 class WorkerStore(Protocol):
     """What a worker needs: lease work, commit steps, complete activities, keep and release
     leases. Every write is checked against the lease it was made under.
@@ -461,6 +478,18 @@ class WorkerStore(Protocol):
 
     def unregister_worker(self, owner: str) -> None:
         """Forget worker ``owner`` (it stopped); nothing if it is not registered."""
+        ...
+
+    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+        """Call ``on_work`` (from any thread) soon after work may have become visible that
+        this store's own writes did not make through this object.
+
+        A worker subscribes while it runs, to pick up work that other processes (other
+        workers, other hosts' clients) made ready without waiting for its poll interval.
+        ``on_work`` must be quick and must not call the store. A store without
+        notifications returns a subscription that does nothing: polling stays the
+        fallback, and is always correct on its own.
+        """
         ...
 
     def next_wake_time(self) -> datetime | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -30,11 +30,13 @@ from durableflow.runtime.store.base import (
     InstanceRecord,
     Message,
     NewInstance,
+    NoNotifications,
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    Subscription,
     WorkerRecord,
 )
 
@@ -495,6 +497,12 @@ class MemoryStore:
         d = self._d()
         with d.lock:
             d.workers.pop(owner, None)
+
+    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+        """Nothing to notify: every write to this store goes through this object, so no
+        work becomes visible that its own writes did not make (a ``Runtime`` wakes its
+        worker on its client's writes itself)."""
+        return NoNotifications()
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from durableflow.core.errors import InstanceNotFoundError
@@ -34,13 +35,13 @@ from durableflow.runtime.store.base import (
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    Subscription,
     WorkerRecord,
 )
-from durableflow.runtime.store.history_cache import HistoryCache
-from durableflow.runtime.store.postgres_listen import Listener, Subscription
+from durableflow.runtime.store.postgres_items import WorkItems, read_history
+from durableflow.runtime.store.postgres_listen import Listener
 
 _MICRO = timedelta(microseconds=1)
-_Parts = tuple[Any, int, list[Any], list[Any]]
 
 
 class PostgresStore:
@@ -60,7 +61,7 @@ class PostgresStore:
         self.url = url
         self.target = target
         self._writer = uuid.uuid4().hex  # names this object's writes in notifications
-        self._histories = HistoryCache(target.history_cache_size)
+        self._items = WorkItems(target.history_cache_size)
         conn = db.connect(target)
         try:
             self.applied_migrations = db.migrate(conn, target, create=create)
@@ -103,7 +104,7 @@ class PostgresStore:
                 row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
                 raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
             self._notify(c)
-        self._histories.drop(new.instance_id)
+        self._items.drop(new.instance_id)
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""
@@ -147,7 +148,7 @@ class PostgresStore:
                 raise semantics.not_terminal(instance_id, status)
             writes.delete_owned(c, [instance_id])
             c.execute(sql.DELETE_INSTANCE, (instance_id,))
-        self._histories.drop(instance_id)
+        self._items.drop(instance_id)
         return True
 
     def purge_instances(
@@ -163,7 +164,7 @@ class PostgresStore:
                 writes.delete_owned(c, ids)
                 c.execute(sql.DELETE_INSTANCES, (ids,))
         for iid in ids:
-            self._histories.drop(iid)
+            self._items.drop(iid)
         return len(ids)
 
     def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
@@ -216,83 +217,16 @@ class PostgresStore:
                     {"owner": owner, "expires": expires_us, "now": now_us, "limit": limit},
                 ).fetchall()
             rows.sort(key=lambda r: (r[-1], r[0]))  # RETURNING has no order of its own
-            locked = self._locked_parts(c, rows, now_us)
+            locked = self._items.parts(c, rows, now_us)
         # Decoding happens after the transaction, so other writers do not wait for it.
-        return [self._work_item(owner, expires_us, *parts) for parts in locked]
+        return [
+            self._items.item(owner, expires_us, parts, history_of=self.get_history)
+            for parts in locked
+        ]
 
     def _any(self, statement: str, now_us: int) -> bool:
         with self._read() as c:
             return c.execute(statement, {"now": now_us}).fetchone() is not None
-
-    def _locked_parts(
-        self, c: Any, rows: list[Any], now_us: int, inbox: bool = True
-    ) -> list[_Parts]:
-        """What work items are made of, read in the locking transaction: each row, how many
-        history events the cache already has, the rows of the others, the inbox."""
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        starts = [self._histories.known(r[0], r[13], r[14]) for r in rows]
-        fresh: dict[str, list[Any]] = {iid: [] for iid in ids}
-        wanted = [(iid, s) for iid, s, r in zip(ids, starts, rows, strict=True) if s < r[14]]
-        if wanted:
-            for iid, event in c.execute(
-                sql.HISTORIES_FROM, ([w[0] for w in wanted], [w[1] for w in wanted])
-            ):
-                fresh[iid].append(event)
-        mail: dict[str, list[Any]] = {iid: [] for iid in ids}
-        if inbox:
-            for iid, *message in c.execute(sql.VISIBLE_MESSAGES, (ids, now_us)):
-                mail[iid].append(message)
-        return [(r, s, fresh[r[0]], mail[r[0]]) for r, s in zip(rows, starts, strict=True)]
-
-    def _work_item(
-        self,
-        owner: str,
-        expires_us: int,
-        row: Any,
-        start: int,
-        fresh: list[Any],
-        inbox: list[Any],
-        extra: Message | None = None,
-        conn: Any = None,
-    ) -> OrchestrationWorkItem:
-        """The work item of a locked row; ``conn`` is the transaction's connection when it
-        is still open (a history the cache cannot complete is then read through it)."""
-        iid, epoch, history_len, fence = row[0], row[13], row[14], row[sql.N_ROW]
-        decoded = [codec.decode_event(text) for text in fresh]
-        history: Sequence[HistoryEvent] | None = self._histories.extend(
-            iid, epoch, start, decoded, history_len
-        )
-        if history is None:  # caching off, or the cache changed under us: read it all
-            if start == 0 and len(decoded) == history_len:
-                history = decoded
-            elif conn is not None:
-                rows = conn.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
-                history = [codec.decode_event(r[0]) for r in rows]
-            else:
-                history = self.get_history(iid)
-        messages = [
-            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
-            for mid, xid, vis, ev in inbox
-        ]
-        if extra is not None:
-            messages.append(extra)
-        return OrchestrationWorkItem(
-            sql.record(row),
-            history,
-            messages,
-            owner,
-            codec.from_micros(expires_us),
-            epoch,
-            fence,
-        )
-
-    def _remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
-        """Add a committed step's events to the history cache (not after a reset)."""
-        if commit.continue_as_new is None and epoch:
-            events = commit.new_events
-            self._histories.extend(iid, epoch, base, events, base + len(events))
 
     def commit_orchestrations(
         self,
@@ -308,39 +242,46 @@ class PostgresStore:
         now_us = codec.to_micros(now)
         now = codec.from_micros(now_us)
         leased = [len(commit.leased) for _, commit in batch]
+        pairs = [(item.instance.instance_id, commit) for item, commit in batch]
         try:
             with self._write() as c:
-                writes.lock_rows(
-                    c,
-                    (
-                        iid
-                        for item, commit in batch
-                        for iid in writes.touched(item.instance.instance_id, commit)
-                    ),
-                )
-                outcomes = [
-                    writes.apply_step(
-                        c,
-                        item.instance.instance_id,
-                        len(item.history),
-                        commit,
-                        p,
-                        now,
-                        now_us,
-                        lease=(item.lease_owner, item.fence),
+                if writes.batchable(pairs):
+                    # One statement per kind of row for the whole batch.
+                    steps = [
+                        (iid, len(item.history), commit, p, (item.lease_owner, item.fence))
+                        for (iid, commit), (item, _), p in zip(pairs, batch, prepared, strict=True)
+                    ]
+                    applied, visible = writes.apply_steps(c, steps, now_us)
+                else:
+                    writes.lock_rows(
+                        c, (i for iid, commit in pairs for i in writes.touched(iid, commit))
                     )
-                    for (item, commit), p in zip(batch, prepared, strict=True)
-                ]
-                if any(visible for _, visible in outcomes):
+                    outcomes = [
+                        writes.apply_step(
+                            c,
+                            item.instance.instance_id,
+                            len(item.history),
+                            commit,
+                            p,
+                            now,
+                            now_us,
+                            lease=(item.lease_owner, item.fence),
+                        )
+                        for (item, commit), p in zip(batch, prepared, strict=True)
+                    ]
+                    applied = [ok for ok, _ in outcomes]
+                    visible = any(v for _, v in outcomes)
+                if visible:
                     self._notify(c)
         except BaseException:
             for (_, commit), n in zip(batch, leased, strict=True):
                 del commit.leased[n:]  # rolled back: those leases do not exist
             raise
-        applied = [ok for ok, _ in outcomes]
         for (item, commit), ok in zip(batch, applied, strict=True):
             if ok:
-                self._remember(item.instance.instance_id, item.epoch, len(item.history), commit)
+                self._items.remember(
+                    item.instance.instance_id, item.epoch, len(item.history), commit
+                )
         return applied
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
@@ -405,12 +346,15 @@ class PostgresStore:
                 self._notify(c)
                 return None
             next_visible = row[sql.N_ROW + 1]
-            (parts,) = self._locked_parts(
+            (parts,) = self._items.parts(
                 c, [row], now_us, inbox=next_visible is not None and next_visible <= now_us
             )
             handed = Message(-1, iid, result, codec.from_micros(now_us), item.execution_id)
             holder = writes.lease_holder(item)
-            work = self._work_item(holder, expires_us, *parts, extra=handed, conn=c)
+            # Read through this transaction: the pool may have no other connection to give.
+            work = self._items.item(
+                holder, expires_us, parts, history_of=partial(read_history, c), extra=handed
+            )
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)
@@ -426,7 +370,7 @@ class PostgresStore:
             _, visible = writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
             if visible:
                 self._notify(c)
-        self._remember(iid, work.epoch, base, commit)
+        self._items.remember(iid, work.epoch, base, commit)
         return work, commit
 
     def complete_activity_with_step(
@@ -448,11 +392,14 @@ class PostgresStore:
         leased = len(step.commit.leased)
         try:
             with self._write() as c:
-                writes.lock_rows(c, writes.touched(iid, step.commit))
-                # The finished activity goes first: a lost lease raises before anything is
-                # written and rolls the transaction back.
+                rows = writes.touched(iid, step.commit)
+                if rows == {iid}:  # the usual chain step: lock and read in one statement
+                    row = c.execute(sql.LOCK_STEP_STATE, (iid,)).fetchone()
+                else:
+                    writes.lock_rows(c, rows)
+                    row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
+                # Before anything is written: a lost lease raises and rolls it all back.
                 writes.delete_finished(c, item)
-                row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
                 if row is None or not writes.as_planned(row, step, now_us):
                     writes.queue_result(c, item, result, now_us)
                     self._notify(c)
@@ -473,7 +420,7 @@ class PostgresStore:
         except BaseException:
             del step.commit.leased[leased:]
             raise
-        self._remember(iid, step.epoch, step.history_len, step.commit)
+        self._items.remember(iid, step.epoch, step.history_len, step.commit)
         return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:

@@ -50,6 +50,9 @@ _KEEPALIVES = {
     "keepalives_idle": "10",
     "keepalives_interval": "5",
     "keepalives_count": "3",
+    # A request sent into a cut link fails after 30 s instead of TCP's retransmissions
+    # (about 15 minutes); keepalives only probe an idle connection.
+    "tcp_user_timeout": "30000",
 }
 
 
@@ -117,8 +120,8 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
     query = dict(parse_qsl(parts.query))
     ours = {k: query.pop(k) for k in list(query) if k in OPTIONS}
     ours.update(options)
-    # TCP keepalives unless the URL sets them: a link cut mid-wait is noticed in about
-    # 25 s instead of the kernel's two hours.
+    # TCP keepalives and a user timeout unless the URL sets them: a cut link is noticed in
+    # about 25-30 s instead of the kernel's two hours.
     for key, value in _KEEPALIVES.items():
         query.setdefault(key, value)
     unknown = sorted(set(options) - set(OPTIONS))

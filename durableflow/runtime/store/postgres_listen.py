@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from durableflow.core.errors import StoreError
 from durableflow.runtime.store import postgres_connect as db
@@ -27,17 +27,10 @@ _PING_AFTER = 5.0  # seconds of quiet before checking the connection is still th
 _BACKOFF = (0.1, 5.0)  # first and longest wait between reconnection attempts
 
 
-class Subscription(Protocol):
-    """A standing request to hear of new work; ``close`` ends it."""
-
-    def close(self) -> None:
-        """Stop listening (idempotent); ``on_work`` is not called once this returns."""
-        ...
-
-
 class Listener:
-    """Calls ``on_work`` from a thread of its own whenever the target's channel is notified,
-    except for notifications whose payload is ``ignore`` (the subscribing store's own writes).
+    """A :class:`~durableflow.runtime.store.base.Subscription`: calls ``on_work`` from a
+    thread of its own whenever the target's channel is notified, except for notifications
+    whose payload is ``ignore`` (the subscribing store's own writes).
 
     The constructor returns once the channel is being listened to (or, if the server cannot
     be reached, after the connect timeout, the listener retrying in the background), so
@@ -54,7 +47,7 @@ class Listener:
         self._on_work = on_work
         self._stop = threading.Event()
         self._listening = threading.Event()
-        self._calls = threading.Lock()
+        self._calls = threading.RLock()  # close() from within on_work must not deadlock
         self._thread = threading.Thread(
             target=self._run, name=f"durableflow-listen-{target.schema}", daemon=True
         )

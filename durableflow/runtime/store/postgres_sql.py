@@ -149,6 +149,9 @@ LOCK_ROWS = """SELECT instance_id FROM instances WHERE instance_id = ANY(%s)
 ORDER BY instance_id FOR UPDATE"""
 GET_LEASE = """SELECT lease_owner, lease_epoch, history_len, execution_id FROM instances
 WHERE instance_id = %s"""
+# LOCK_ROWS for a batch of steps that also returns what their lease checks need.
+LOCK_LEASES = """SELECT instance_id, lease_owner, lease_epoch, history_len, execution_id
+FROM instances WHERE instance_id = ANY(%s) ORDER BY instance_id FOR UPDATE"""
 # Creates the row, or replaces a terminal one; no row comes back when a live instance holds
 # the id (the conflicting row is locked either way, so the check and the write are one).
 UPSERT_INSTANCE = """INSERT INTO instances (
@@ -200,11 +203,34 @@ FOR UPDATE"""
 # What a step decided ahead of time assumed about its instance.
 GET_STEP_STATE = """SELECT lease_expires, history_len, execution_id, history_epoch,
     next_visible_at, status FROM instances WHERE instance_id = %s"""
+# GET_STEP_STATE taking the row's lock, for a step that writes to no other instance.
+LOCK_STEP_STATE = GET_STEP_STATE + " FOR UPDATE"
 
 FINISH_STEP = """UPDATE instances SET
     status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
     completed_at = %s, history_len = %s, lease_owner = NULL, lease_expires = NULL
 WHERE instance_id = %s"""
+# FINISH_STEP and REFRESH_NEXT_VISIBLE in one statement, for a step that does not continue
+# as new (the subquery sees this transaction's own inserts and deletes).
+FINISH_STEP_REFRESH = """UPDATE instances SET
+    status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
+    completed_at = %s, history_len = %s, lease_owner = NULL, lease_expires = NULL,
+    next_visible_at = (SELECT min(visible_at) FROM messages
+        WHERE messages.instance_id = instances.instance_id)
+WHERE instance_id = %s RETURNING next_visible_at"""
+# FINISH_STEP_REFRESH for several instances at once.
+FINISH_STEPS = """UPDATE instances i SET
+    status = f.status, output = f.output, failure = f.failure,
+    custom_status = f.custom_status, updated_at = f.updated_at,
+    completed_at = f.completed_at, history_len = f.history_len, lease_owner = NULL,
+    lease_expires = NULL,
+    next_visible_at = (SELECT min(visible_at) FROM messages m
+        WHERE m.instance_id = i.instance_id)
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[],
+    %s::bigint[], %s::int[])
+    AS f(iid, status, output, failure, custom_status, updated_at, completed_at, history_len)
+WHERE i.instance_id = f.iid
+RETURNING i.next_visible_at"""
 CONTINUE_AS_NEW = """UPDATE instances SET
     execution_id = %s, history_epoch = %s, history_len = 0, status = 'CONTINUED_AS_NEW',
     input = CASE WHEN %s THEN %s ELSE input END
@@ -224,6 +250,9 @@ FROM history h JOIN unnest(%s::text[], %s::int[]) AS w(iid, start)
 ORDER BY h.instance_id, h.seq"""
 APPEND_HISTORY = """INSERT INTO history (instance_id, seq, event)
 SELECT %s, %s + t.n - 1, t.event FROM unnest(%s::text[]) WITH ORDINALITY AS t(event, n)"""
+# Several instances' new events at once: (instance id, seq, event) rows.
+APPEND_HISTORIES = """INSERT INTO history (instance_id, seq, event)
+SELECT * FROM unnest(%s::text[], %s::int[], %s::text[])"""
 DELETE_HISTORY = "DELETE FROM history WHERE instance_id = %s"
 DELETE_HISTORIES = "DELETE FROM history WHERE instance_id = ANY(%s)"
 
@@ -257,6 +286,9 @@ ORDER BY t.n"""
 VISIBLE_MESSAGES = """SELECT instance_id, message_id, execution_id, visible_at, event
 FROM messages WHERE instance_id = ANY(%s) AND visible_at <= %s ORDER BY message_id"""
 DELETE_CONSUMED = "DELETE FROM messages WHERE instance_id = %s AND message_id = ANY(%s)"
+DELETE_CONSUMED_MANY = """DELETE FROM messages m
+USING unnest(%s::text[], %s::bigint[]) AS d(iid, mid)
+WHERE m.message_id = d.mid AND m.instance_id = d.iid"""
 DELETE_MESSAGES = "DELETE FROM messages WHERE instance_id = %s"
 DELETE_MESSAGES_OF = "DELETE FROM messages WHERE instance_id = ANY(%s)"
 
@@ -275,6 +307,19 @@ INSERT_LEASED_ACTIVITY = """INSERT INTO activities
      lease_expires, attempt, lease_epoch)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, nextval('lease_grants'))
 RETURNING work_id, lease_epoch"""
+# Several instances' activities at once, in order: (instance, execution, task id, name,
+# input, timeout) rows, queued (owner NULL) or leased to their owner (fresh tokens each).
+INSERT_ACTIVITIES_MANY = """INSERT INTO activities
+    (instance_id, execution_id, task_id, name, input, timeout_us, visible_at, lease_owner,
+     lease_expires, attempt, lease_epoch)
+SELECT t.iid, t.xid, t.task_id, t.name, t.input, t.timeout_us, %s, t.owner, t.expires,
+    CASE WHEN t.owner IS NULL THEN 0 ELSE 1 END,
+    CASE WHEN t.owner IS NULL THEN 0 ELSE nextval('lease_grants') END
+FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::bigint[],
+    %s::text[], %s::bigint[]) WITH ORDINALITY
+    AS t(iid, xid, task_id, name, input, timeout_us, owner, expires, n)
+ORDER BY t.n
+RETURNING instance_id, task_id, work_id, lease_epoch"""
 LOCK_ACTIVITY = f"""WITH ready AS (
     SELECT work_id FROM activities
     WHERE visible_at <= %(now)s AND (lease_expires IS NULL OR lease_expires <= %(now)s)

@@ -226,20 +226,20 @@ def apply_step(
     if consumed:
         c.execute(sql.DELETE_CONSUMED, (iid, consumed))
     completed = now_us if commit.status.is_terminal else None
-    c.execute(
-        sql.FINISH_STEP,
-        (
-            commit.status.value,
-            p.output,
-            p.failure,
-            p.custom_status,
-            now_us,
-            completed,
-            base + len(p.events),
-            iid,
-        ),
+    values = (
+        commit.status.value,
+        p.output,
+        p.failure,
+        p.custom_status,
+        now_us,
+        completed,
+        base + len(p.events),
+        iid,
     )
-    if commit.continue_as_new is not None:
+    if commit.continue_as_new is None:
+        (left,) = c.execute(sql.FINISH_STEP_REFRESH, values).fetchone()
+    else:
+        c.execute(sql.FINISH_STEP, values)
         new_xid = commit.continue_as_new
         c.execute(sql.DELETE_HISTORY, (iid,))
         c.execute(
@@ -247,9 +247,8 @@ def apply_step(
             (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
         )
         c.execute(sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
-        visible = True
+        (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     # The lease is free again: mail left in the inbox is work for any worker now.
-    (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     return True, visible or (left is not None and left <= now_us)
 
 
@@ -264,3 +263,90 @@ def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
         and epoch == step.epoch
         and (next_visible is None or next_visible > now_us)
     )
+
+
+def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
+    """Whether steps can be written by :func:`apply_steps`: distinct instances, none
+    starting a child or continuing as new (those read and reset rows as they go)."""
+    ids = [iid for iid, _ in batch]
+    return len(set(ids)) == len(ids) and all(
+        not commit.new_instances and commit.continue_as_new is None for _, commit in batch
+    )
+
+
+Step = tuple[str, int, OrchestrationCommit, semantics.PreparedCommit, tuple[str, int]]
+"""A step for :func:`apply_steps`: instance id, history length, commit, its encoding, and
+the lease (owner, fencing token) it was decided under."""
+
+
+def apply_steps(c: Any, steps: list[Step], now_us: int) -> tuple[list[bool], bool]:
+    """Write several steps (:func:`batchable`) with one statement per kind of row, rather
+    than one per step: which were applied, and whether any made work visible now.
+
+    Locks every row the steps write to first, in id order, and applies a step only where
+    its lease still holds and its history did not grow, as :func:`apply_step` does.
+    """
+    ids: set[str] = set()
+    for iid, _, commit, _, _ in steps:
+        ids |= touched(iid, commit)
+    state = {r[0]: r[1:] for r in c.execute(sql.LOCK_LEASES, (sorted(ids),))}
+    applied: list[bool] = []
+    # Column arrays, one list per parameter of the statement that writes them.
+    history: list[list[Any]] = [[], [], []]
+    acts: list[list[Any]] = [[] for _ in range(8)]
+    msgs: list[list[Any]] = [[], [], [], []]
+    consumed: list[list[Any]] = [[], []]
+    finish: list[list[Any]] = [[] for _ in range(8)]
+    to_lease: list[tuple[OrchestrationCommit, str, str, int, tuple[Any, ...]]] = []
+    visible = False
+    for iid, base, commit, p, (owner, fence) in steps:
+        row = state.get(iid)
+        ok = row is not None and (row[0], row[1], row[2]) == (owner, fence, base)
+        applied.append(ok)
+        if not ok:
+            continue
+        xid = row[3]  # type: ignore[index]
+        for n, event in enumerate(p.events):
+            for column, value in zip(history, (iid, base + n, event), strict=True):
+                column.append(value)
+        lease_to = commit.lease_activities_to
+        k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
+        for j, activity in enumerate(p.activities):
+            holder, expires_us = None, None
+            if lease_to is not None and j < k:
+                holder, expires_us = lease_to[0], codec.to_micros(lease_to[1])
+                to_lease.append((commit, iid, xid, expires_us, activity))
+            else:
+                visible = True
+            for column, value in zip(acts, (iid, xid, *activity, holder, expires_us), strict=True):
+                column.append(value)
+        for target, event, vis, message_xid in p.messages:
+            for column, value in zip(msgs, (target, message_xid, vis, event), strict=True):
+                column.append(value)
+            visible = visible or vis <= now_us
+        for mid in commit.consumed:
+            if mid >= 0:  # negative ids name messages handed over without being stored
+                consumed[0].append(iid)
+                consumed[1].append(mid)
+        completed = now_us if commit.status.is_terminal else None
+        values = (iid, commit.status.value, p.output, p.failure, p.custom_status, now_us)
+        for column, value in zip(finish, (*values, completed, base + len(p.events)), strict=True):
+            column.append(value)
+    if history[0]:
+        c.execute(sql.APPEND_HISTORIES, history)
+    if acts[0]:
+        rows = c.execute(sql.INSERT_ACTIVITIES_MANY, (now_us, *acts)).fetchall()
+        grants = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+        for commit, iid, xid, expires_us, (tid, name, inp, timeout) in to_lease:
+            work_id, token = grants[(iid, tid)]
+            holder = commit.lease_activities_to[0]  # type: ignore[index]
+            item = (work_id, iid, xid, tid, name, inp, 1, timeout, token)
+            commit.leased.append(leased_item(item, holder, expires_us))
+    if msgs[0]:
+        c.execute(sql.QUEUE_MESSAGES, msgs)
+    if consumed[0]:
+        c.execute(sql.DELETE_CONSUMED_MANY, consumed)
+    if finish[0]:
+        left = c.execute(sql.FINISH_STEPS, finish).fetchall()
+        visible = visible or any(v is not None and v <= now_us for (v,) in left)
+    return applied, visible

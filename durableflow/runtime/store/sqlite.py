@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,11 +28,13 @@ from durableflow.runtime.store.base import (
     InstanceRecord,
     Message,
     NewInstance,
+    NoNotifications,
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
     PlannedStep,
     StepDecider,
+    Subscription,
     WorkerRecord,
 )
 from durableflow.runtime.store.history_cache import HistoryCache
@@ -501,6 +503,11 @@ class SqliteStore:
         """Forget worker ``owner``."""
         with self._write() as c:
             c.execute(sql.UNREGISTER_WORKER, (owner,))
+
+    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+        """No notifications: SQLite has no way to tell one process of another's commits, so
+        a worker polls for work written by other processes on the same file."""
+        return NoNotifications()
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued

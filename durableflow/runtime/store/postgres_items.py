@@ -1,0 +1,103 @@
+"""Work items of the PostgreSQL store: what a locked instance is made of, and the history
+cache that lets locking read only the events added since the last step.
+
+The reads run inside the locking transaction; decoding runs after it where it can, so other
+writers never wait for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from durableflow.core.history import HistoryEvent
+from durableflow.runtime.store import codec
+from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store.base import Message, OrchestrationCommit, OrchestrationWorkItem
+from durableflow.runtime.store.history_cache import HistoryCache
+
+Parts = tuple[Any, int, list[Any], list[Any]]
+"""A locked row, how many history events the cache has, the others' rows, the inbox rows."""
+
+
+def read_history(c: Any, iid: str) -> list[HistoryEvent]:
+    """The whole current history of ``iid``, through connection ``c``."""
+    return [codec.decode_event(r[0]) for r in c.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()]
+
+
+class WorkItems:
+    """Builds work items from locked rows (``ROW_COLUMNS``, the fencing token, ...),
+    keeping decoded histories of up to ``cache_size`` instances."""
+
+    def __init__(self, cache_size: int) -> None:
+        self._histories = HistoryCache(cache_size)
+
+    def parts(self, c: Any, rows: list[Any], now_us: int, inbox: bool = True) -> list[Parts]:
+        """What the work items of ``rows`` are made of, read in the locking transaction:
+        one query for the fresh part of every history and one for every inbox."""
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        starts = [self._histories.known(r[0], r[13], r[14]) for r in rows]
+        fresh: dict[str, list[Any]] = {iid: [] for iid in ids}
+        wanted = [(iid, s) for iid, s, r in zip(ids, starts, rows, strict=True) if s < r[14]]
+        if wanted:
+            for iid, event in c.execute(
+                sql.HISTORIES_FROM, ([w[0] for w in wanted], [w[1] for w in wanted])
+            ):
+                fresh[iid].append(event)
+        mail: dict[str, list[Any]] = {iid: [] for iid in ids}
+        if inbox:
+            for iid, *message in c.execute(sql.VISIBLE_MESSAGES, (ids, now_us)):
+                mail[iid].append(message)
+        return [(r, s, fresh[r[0]], mail[r[0]]) for r, s in zip(rows, starts, strict=True)]
+
+    def item(
+        self,
+        owner: str,
+        expires_us: int,
+        parts: Parts,
+        *,
+        history_of: Callable[[str], list[HistoryEvent]],
+        extra: Message | None = None,
+    ) -> OrchestrationWorkItem:
+        """The work item of a locked row; a history the cache cannot complete (caching
+        off, or another step got in between) is read with ``history_of``."""
+        row, start, fresh, inbox = parts
+        iid, epoch, history_len, fence = row[0], row[13], row[14], row[sql.N_ROW]
+        decoded = [codec.decode_event(text) for text in fresh]
+        history: Sequence[HistoryEvent] | None = self._histories.extend(
+            iid, epoch, start, decoded, history_len
+        )
+        if history is None:  # caching off, or the cache changed under us: read it all
+            ok = start == 0 and len(decoded) == history_len
+            history = decoded if ok else history_of(iid)
+        messages = [
+            Message(mid, iid, codec.decode_event(ev), codec.from_micros(vis), xid)
+            for mid, xid, vis, ev in inbox
+        ]
+        if extra is not None:
+            messages.append(extra)
+        return OrchestrationWorkItem(
+            sql.record(row),
+            history,
+            messages,
+            owner,
+            codec.from_micros(expires_us),
+            epoch,
+            fence,
+        )
+
+    def remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
+        """Add a committed step's events to the cache (not after a reset).
+
+        The events themselves, not a decoding of their JSON: every payload in them was
+        normalized through JSON where it entered, so they equal what a read would give.
+        """
+        if commit.continue_as_new is None and epoch:
+            events = commit.new_events
+            self._histories.extend(iid, epoch, base, events, base + len(events))
+
+    def drop(self, iid: str) -> None:
+        """Forget ``iid``'s history (it was purged or restarted)."""
+        self._histories.drop(iid)
