@@ -16,14 +16,8 @@ from typing import Any
 from runtime_systems import ACTIVITY_CONCURRENCY, POLL_INTERVAL, df_app
 
 from durableflow.runtime.store import open_store
+from durableflow.runtime.store.base import NoNotifications
 from durableflow.runtime.worker import Worker
-
-
-class _Silent:
-    """A subscription that never calls back."""
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class PollingOnly:
@@ -32,9 +26,9 @@ class PollingOnly:
     def __init__(self, store: Any) -> None:
         self._store = store
 
-    def subscribe(self, on_work: Any) -> _Silent:
+    def subscribe(self, on_work: Any) -> NoNotifications:
         """Ignore ``on_work``: the worker polls."""
-        return _Silent()
+        return NoNotifications()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
