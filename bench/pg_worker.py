@@ -2,36 +2,20 @@
 
 Usage: python bench/pg_worker.py STORE_URL [--no-notify] [--activity-concurrency N]
 
-``--no-notify`` hides the store's ``subscribe`` hook from the worker, so that it finds new
-work by polling alone (the fallback when notifications are lost); the store itself, and
-what it writes, are unchanged. Prints ``running`` once started; stops on SIGTERM.
+``--no-notify`` opens the worker's store with ``?notify=false``, so that it finds new work
+by polling alone (the fallback where notifications cannot work). Prints ``running`` once
+started; stops on SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
 
 from runtime_systems import ACTIVITY_CONCURRENCY, POLL_INTERVAL, df_app
 
 from durableflow.runtime.store import open_store
-from durableflow.runtime.store.base import NoNotifications
 from durableflow.runtime.worker import Worker
-
-
-class PollingOnly:
-    """``store`` with a ``subscribe`` that never calls back (every other call passes)."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def subscribe(self, on_work: Any) -> NoNotifications:
-        """Ignore ``on_work``: the worker polls."""
-        return NoNotifications()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 def main() -> None:
@@ -42,9 +26,10 @@ def main() -> None:
     p.add_argument("--activity-concurrency", type=int, default=ACTIVITY_CONCURRENCY)
     args = p.parse_args()
     logging.basicConfig(level=logging.ERROR)  # errors only: SIGTERM at each cell's end is normal
-    store: Any = open_store(args.store)
+    url = args.store
     if args.no_notify:
-        store = PollingOnly(store)
+        url += ("&" if "?" in url else "?") + "notify=false"
+    store = open_store(url)
     worker = Worker(
         df_app,
         store,

@@ -13,6 +13,7 @@ import pytest
 import durableflow as df
 from durableflow.core import history as h
 from durableflow.core.actions import ScheduleActivity
+from durableflow.core.errors import StoreError
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime import Client
 from durableflow.runtime.store import OutgoingMessage, PostgresStore, Store, open_store
@@ -124,6 +125,47 @@ def test_a_subscription_is_not_told_of_its_own_stores_writes(pg_url: str) -> Non
     subscription.close()
     listener.close()
     other.close()
+
+
+def _with(url: str, option: str) -> str:
+    return f"{url}&{option}" if "?" in url else f"{url}?{option}"
+
+
+@postgres
+def test_a_store_opened_with_notify_false_announces_nothing(pg_url: str) -> None:
+    listener = open_store(pg_url)
+    calls = threading.Semaphore(0)
+    subscription = listener.subscribe(calls.release)
+    quiet = open_store(_with(pg_url, "notify=false"))
+    other = open_store(pg_url)
+    start(quiet, "quiet")
+    start(other, "marker")  # heard after the quiet store's, were that one announced
+    assert calls.acquire(timeout=1.0)
+    assert not calls.acquire(timeout=0.3)
+    assert quiet.get_instance("quiet") is not None
+    subscription.close()
+    for store in (listener, quiet, other):
+        store.close()
+
+
+@postgres
+def test_a_store_opened_with_notify_false_opens_no_listener(pg_url: str) -> None:
+    quiet = open_store(_with(pg_url, "notify=off"))
+    subscription = quiet.subscribe(lambda: None)
+    with _conn(pg_url) as conn:
+        listening = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (f"durableflow-listen-{_schema(pg_url)}"[:63],),
+        ).fetchone()[0]
+    subscription.close()
+    quiet.close()
+    assert listening == 0
+
+
+@postgres
+def test_a_notify_option_that_is_not_a_flag_is_refused(pg_url: str) -> None:
+    with pytest.raises(StoreError, match="notify='maybe' is not true or false"):
+        open_store(_with(pg_url, "notify=maybe"))
 
 
 @postgres

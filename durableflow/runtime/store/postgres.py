@@ -30,6 +30,7 @@ from durableflow.runtime.store.base import (
     InstanceRecord,
     Message,
     NewInstance,
+    NoNotifications,
     OrchestrationCommit,
     OrchestrationWorkItem,
     OutgoingMessage,
@@ -80,14 +81,18 @@ class PostgresStore:
         return cls(db.parse_url(url, options), url=url, create=create)
 
     def _notify(self, c: Any) -> None:
-        c.execute(sql.NOTIFY, (self.target.channel, self._writer))
+        if self.target.notify:
+            c.execute(sql.NOTIFY, (self.target.channel, self._writer))
 
     def subscribe(self, on_work: Callable[[], None]) -> Subscription:
         """Call ``on_work`` (from a listener thread) whenever another store object's
         transaction makes work visible now: a new instance, a sent event, a queued activity
         or result, a finished child, a released lease. This object's own writes are not
         announced to it (its caller made them). Reconnects with backoff if the connection
-        drops, calling ``on_work`` once on reconnecting for anything missed meanwhile."""
+        drops, calling ``on_work`` once on reconnecting for anything missed meanwhile.
+        With ``?notify=false`` nothing is announced or heard: the worker polls."""
+        if not self.target.notify:
+            return NoNotifications()
         return Listener(self.target, on_work, ignore=self._writer)
 
     # -- client side --------------------------------------------------------------------

@@ -39,6 +39,7 @@ OPTIONS = (
     "connect_timeout",
     "idle_in_transaction_timeout",
     "history_cache_size",
+    "notify",
 )
 """Query parameters (and keyword options) the store reads; any other goes to libpq."""
 
@@ -70,6 +71,9 @@ class Target:
             holds a transaction open without using it (a client paused or cut off while
             holding row locks), so its locks do not hold up everyone else.
         history_cache_size: instances whose decoded histories are kept.
+        notify: announce new work with NOTIFY and listen for it in ``subscribe``; off
+            (``?notify=false``) where LISTEN cannot work, as behind a connection pooler in
+            transaction mode: workers then find work by polling alone.
     """
 
     conninfo: str = field(repr=False)  # it may hold the password
@@ -80,6 +84,7 @@ class Target:
     connect_timeout: float = 10.0
     idle_in_transaction_timeout: float = 10.0
     history_cache_size: int = 1024
+    notify: bool = True
 
     @property
     def channel(self) -> str:
@@ -105,12 +110,26 @@ def redact(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if colon else url
 
 
+_FLAGS = {"1": True, "true": True, "on": True, "yes": True}
+_FLAGS.update({"0": False, "false": False, "off": False, "no": False})
+
+
+def _flag(name: str, value: object) -> bool:
+    """A URL flag (``true``/``false``, ``on``/``off``, ``1``/``0``) or a keyword bool."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return _FLAGS[str(value).strip().lower()]
+    except KeyError:
+        raise ValueError(f"{name}={value!r} is not true or false") from None
+
+
 def parse_url(url: str, options: dict[str, Any]) -> Target:
     """Split ``postgresql://user@host:port/db?schema=NAME&...`` into a :class:`Target`.
 
     ``schema`` defaults to ``durableflow``; ``pool_min``, ``pool_max``,
     ``connect_timeout`` and ``idle_in_transaction_timeout`` (seconds) and
-    ``history_cache_size`` are the store's; any other
+    ``history_cache_size`` and ``notify`` (``true``/``false``) are the store's; any other
     query parameter (``sslmode=``, ``application_name=``...) is passed to libpq. Keyword
     ``options`` override query parameters.
     """
@@ -148,6 +167,7 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
             connect_timeout=float(ours.get("connect_timeout", 10.0)),
             idle_in_transaction_timeout=float(ours.get("idle_in_transaction_timeout", 10.0)),
             history_cache_size=int(ours.get("history_cache_size", 1024)),
+            notify=_flag("notify", ours.get("notify", True)),
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"bad PostgreSQL store option in {redact(url)!r}: {exc}") from None
