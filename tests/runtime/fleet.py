@@ -292,10 +292,13 @@ def ask_to_hold(
     holds. Meanwhile one more instance starts every 50 ms, so that it has a first step to
     hold in even once the scheduled starts are over; their ids are added to ``extra``.
     """
+    held = Path(f"{request}.held")
+    # A hold asked for earlier left its instance here: only a fresh one answers this ask.
+    held.unlink(missing_ok=True)
     request.write_text("")
 
     def held_or_bait() -> bool:
-        if holding():
+        if held.exists() and holding():
             return True
         # SQLite stays locked while a worker paused in a write: the next poll tries again.
         with contextlib.suppress(StoreLockedError):
@@ -304,7 +307,7 @@ def ask_to_hold(
         return False
 
     wait_until(held_or_bait, 30, f"a worker to hold still for {request.name}", interval=0.05)
-    return Path(f"{request}.held").read_text()
+    return held.read_text()
 
 
 def completed_count(store: ClientStore, prefix: str = "chaos-") -> int:
