@@ -396,6 +396,8 @@ class PostgresStore:
         p = semantics.prepare_commit(iid, inst.name, step.commit, now)
         leased = len(step.commit.leased)
         try:
+            if writes.touched(iid, step.commit) == {iid} and writes.sendable(step.commit):
+                return self._chain_step(item, result, step, p, now_us)
             with self._write() as c:
                 rows = writes.touched(iid, step.commit)
                 if rows == {iid}:  # the usual chain step: lock and read in one statement
@@ -425,6 +427,49 @@ class PostgresStore:
         except BaseException:
             del step.commit.leased[leased:]
             raise
+        self._items.remember(iid, step.epoch, step.history_len, step.commit)
+        return True
+
+    def _chain_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        step: PlannedStep,
+        p: semantics.PreparedCommit,
+        now_us: int,
+    ) -> bool:
+        """:meth:`complete_activity_with_step` for the usual step, one that writes to its
+        own instance only, in two round trips: lock and check, then write and commit."""
+        iid = item.instance_id
+        notify = (self.target.channel, self._writer) if self.target.notify else None
+        with self._pool.rounds() as tx:
+            tx.add(sql.LOCK_STEP_STATE, (iid,))
+            tx.add(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(item))
+            state, held = tx.send()
+            # Before anything is written: a lost lease raises and rolls it all back.
+            if not held:
+                raise semantics.activity_lease_lost(item)
+            if not state or not writes.as_planned(state[0], step, now_us):
+                event = codec.encode_event(result, iid)
+                tx.add(
+                    sql.QUEUE_MESSAGE,
+                    {"iid": iid, "xid": item.execution_id, "vis": now_us, "event": event},
+                )
+                if notify is not None:
+                    tx.add(sql.NOTIFY, notify)
+                tx.commit()
+                return False
+            hand_over = writes.queue_step(
+                tx,
+                iid,
+                step.history_len,
+                step.commit,
+                p,
+                now_us,
+                execution_id=step.instance.execution_id,
+                notify=notify,
+            )
+            hand_over(tx.commit())
         self._items.remember(iid, step.epoch, step.history_len, step.commit)
         return True
 

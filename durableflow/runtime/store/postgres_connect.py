@@ -26,6 +26,7 @@ from durableflow.core.errors import (
 )
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store import semantics
+from durableflow.runtime.store.postgres_rounds import Rounds
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +381,20 @@ class Pool:
             if not durable:
                 conn.execute(sql.NOT_DURABLE)
             yield conn
+
+    @contextmanager
+    def rounds(self, durable: bool = True) -> Iterator[Rounds]:
+        """One transaction sent as a few round trips of several statements each
+        (:class:`~postgres_rounds.Rounds`), committed by the caller's last
+        :meth:`Rounds.commit` and rolled back on any exception."""
+        with self.read() as conn:
+            tx = Rounds(conn, durable=durable)
+            try:
+                yield tx
+            except BaseException:
+                tx.abort()
+                raise
+            tx.abort()  # a caller that returned without committing wrote nothing
 
     def close(self) -> None:
         """Close the pool's connections. Idempotent."""

@@ -134,6 +134,10 @@ NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 # names the store object that wrote, so its own listener can skip what it already knows.
 NOTIFY = "SELECT pg_notify(%s, %s)"
 LISTEN = "LISTEN {channel}"
+# NOTIFY only if the step left mail visible now in its (still locked) instance's inbox: the
+# check that would otherwise need the UPDATE's answer back before COMMIT is sent.
+NOTIFY_IF_READY = """SELECT pg_notify(%s, %s) FROM instances
+WHERE instance_id = %s AND next_visible_at <= %s"""
 
 # -- instances -----------------------------------------------------------------------------
 ROW_COLUMNS = (

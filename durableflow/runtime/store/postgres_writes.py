@@ -8,7 +8,7 @@ whether it made work visible now, so the caller knows whether to notify listener
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from durableflow.runtime.store.base import (
     OrchestrationCommit,
     PlannedStep,
 )
+from durableflow.runtime.store.postgres_rounds import Rounds, Rows
 
 
 def lock_rows(c: Any, ids: Iterable[str]) -> None:
@@ -350,3 +351,97 @@ def apply_steps(c: Any, steps: list[Step], now_us: int) -> tuple[list[bool], boo
         left = c.execute(sql.FINISH_STEPS, finish).fetchall()
         visible = visible or any(v is not None and v <= now_us for (v,) in left)
     return applied, visible
+
+
+def sendable(commit: OrchestrationCommit) -> bool:
+    """Whether :func:`queue_step` can write ``commit``: it starts no child and does not
+    continue as new (those read rows and decide as they go)."""
+    return not commit.new_instances and commit.continue_as_new is None
+
+
+def queue_step(
+    tx: Rounds,
+    iid: str,
+    base: int,
+    commit: OrchestrationCommit,
+    p: semantics.PreparedCommit,
+    now_us: int,
+    *,
+    execution_id: str,
+    notify: tuple[str, str] | None,
+) -> Callable[[list[Rows]], None]:
+    """Queue in ``tx`` the statements :func:`apply_step` would execute for a
+    :func:`sendable` step whose instance this transaction checked and locked, and the
+    notification (``notify`` is the channel and writer, None for none) where
+    :func:`apply_step` would say it made work visible now. Returns what to call with the
+    rows of the round that sent them: it hands the leased activities to ``commit``."""
+    if p.events:
+        tx.add(sql.APPEND_HISTORY, (iid, base, p.events))
+    lease_to = commit.lease_activities_to
+    k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
+    grants: list[tuple[int, tuple[Any, ...]]] = []
+    expires_us = 0
+    if lease_to is not None and k:
+        owner, expires = lease_to
+        expires_us = codec.to_micros(expires)
+        for tid, name, inp, timeout in p.activities[:k]:
+            at = tx.add(
+                sql.INSERT_LEASED_ACTIVITY,
+                (iid, execution_id, tid, name, inp, timeout, now_us, owner, expires_us),
+            )
+            grants.append((at, (tid, name, inp, timeout)))
+    rest = p.activities[k:]
+    visible = bool(rest)
+    if rest:
+        tx.add(
+            sql.INSERT_ACTIVITIES,
+            (
+                iid,
+                execution_id,
+                now_us,
+                [a[0] for a in rest],
+                [a[1] for a in rest],
+                [a[2] for a in rest],
+                [a[3] for a in rest],
+            ),
+        )
+    if p.messages:
+        tx.add(
+            sql.QUEUE_MESSAGES,
+            (
+                [m[0] for m in p.messages],
+                [m[3] for m in p.messages],
+                [m[2] for m in p.messages],
+                [m[1] for m in p.messages],
+            ),
+        )
+        visible = visible or any(m[2] <= now_us for m in p.messages)
+    consumed = [mid for mid in commit.consumed if mid >= 0]  # negative: never stored
+    if consumed:
+        tx.add(sql.DELETE_CONSUMED, (iid, consumed))
+    completed = now_us if commit.status.is_terminal else None
+    values = (
+        commit.status.value,
+        p.output,
+        p.failure,
+        p.custom_status,
+        now_us,
+        completed,
+        base + len(p.events),
+        iid,
+    )
+    tx.add(sql.FINISH_STEP_REFRESH, values)
+    if notify is not None:
+        # As apply_step: notify if the step made work visible, or left mail visible now.
+        if visible:
+            tx.add(sql.NOTIFY, notify)
+        else:
+            tx.add(sql.NOTIFY_IF_READY, (*notify, iid, now_us))
+
+    def hand_over(rows: list[Rows]) -> None:
+        for at, (tid, name, inp, timeout) in grants:
+            work_id, token = rows[at][0]
+            row = (work_id, iid, execution_id, tid, name, inp, 1, timeout, token)
+            commit.leased.append(leased_item(row, lease_to[0], expires_us))  # type: ignore[index]
+
+    return hand_over
