@@ -41,6 +41,7 @@ from durableflow.runtime.store.base import (
 )
 from durableflow.runtime.store.postgres_items import WorkItems, read_history
 from durableflow.runtime.store.postgres_listen import Listener
+from durableflow.runtime.store.postgres_rounds import Rounds
 
 _MICRO = timedelta(microseconds=1)
 
@@ -209,20 +210,40 @@ class PostgresStore:
         if not results and (limit < 1 or not self._any(sql.ANY_READY_INSTANCE, now_us)):
             return []
         ordered = sorted(results, key=lambda r: r[0].instance_id)
-        with self._write(durable=False) as c:
-            writes.lock_rows(c, (a.instance_id for a, _ in ordered))
-            for activity, result in ordered:
-                held = c.execute(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(activity))
-                if held.fetchone() is not None:
-                    writes.queue_result(c, activity, result, now_us)
-            rows = []
+        events = [codec.encode_event(result, a.instance_id) for a, result in ordered]
+        # Round trips: the results' deletes (the queueing depends on them), the queueing and
+        # the claim, then the reads of what was claimed with COMMIT.
+        with self._pool.rounds(durable=False) as tx:
+            if ordered:
+                wanted = sorted({a.instance_id for a, _ in ordered})
+                tx.add(sql.LOCK_ROWS, (wanted,))
+                for activity, _ in ordered:
+                    tx.add(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(activity))
+                held = tx.send()[1:]
+                for (activity, _), event, deleted in zip(ordered, events, held, strict=True):
+                    if deleted:
+                        iid, xid = activity.instance_id, activity.execution_id
+                        tx.add(
+                            sql.QUEUE_MESSAGE,
+                            {"iid": iid, "xid": xid, "vis": now_us, "event": event},
+                        )
+            rows: list[Any] = []
             if limit > 0:
-                rows = c.execute(
+                at = tx.add(
                     sql.LOCK_ORCHESTRATIONS,
                     {"owner": owner, "expires": expires_us, "now": now_us, "limit": limit},
-                ).fetchall()
+                )
+                rows = list(tx.send()[at])
             rows.sort(key=lambda r: (r[-1], r[0]))  # RETURNING has no order of its own
-            locked = self._items.parts(c, rows, now_us)
+
+            def read_and_commit(reads: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+                for statement, params in reads:
+                    tx.add(statement, params)
+                return tx.commit()
+
+            locked = self._items.parts_with(read_and_commit, rows, now_us, True)
+            if not rows:
+                tx.commit()
         # Decoding happens after the transaction, so other writers do not wait for it.
         return [
             self._items.item(owner, expires_us, parts, history_of=self.get_history)
@@ -306,11 +327,10 @@ class PostgresStore:
         expires_us = now_us + lease // _MICRO
         if not self._any(sql.ANY_READY_ACTIVITY, now_us):
             return None
-        with self._write(durable=False) as c:
-            row = c.execute(
-                sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us}
-            ).fetchone()
-        return None if row is None else writes.leased_item(row, owner, expires_us)
+        with self._pool.rounds(durable=False) as tx:  # one round trip, COMMIT included
+            tx.add(sql.LOCK_ACTIVITY, {"owner": owner, "expires": expires_us, "now": now_us})
+            (rows,) = tx.commit()
+        return writes.leased_item(rows[0], owner, expires_us) if rows else None
 
     def complete_activity(
         self, item: ActivityWorkItem, result: HistoryEvent, *, now: datetime
@@ -318,10 +338,14 @@ class PostgresStore:
         """Delete the activity and queue ``result`` for its instance, in one transaction."""
         codec.check_event(result, item.instance_id)
         now_us = codec.to_micros(now)
-        with self._write(durable=False) as c:
-            writes.delete_finished(c, item)
-            writes.queue_result(c, item, result, now_us)
-            self._notify(c)
+        event = codec.encode_event(result, item.instance_id)
+        with self._pool.rounds(durable=False) as tx:  # two round trips: delete, then queue
+            tx.add(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(item))
+            (held,) = tx.send()
+            if not held:
+                raise semantics.activity_lease_lost(item)
+            self._queue_result(tx, item, event, now_us)
+            tx.commit()
 
     def complete_activity_and_step(
         self,
@@ -430,6 +454,14 @@ class PostgresStore:
         self._items.remember(iid, step.epoch, step.history_len, step.commit)
         return True
 
+    def _queue_result(self, tx: Rounds, item: ActivityWorkItem, event: str, now_us: int) -> None:
+        """Queue, in ``tx``'s next round, the result ``event`` for the activity's instance
+        (:func:`writes.queue_result`) and the notification of it."""
+        iid, xid = item.instance_id, item.execution_id
+        tx.add(sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": now_us, "event": event})
+        if self.target.notify:
+            tx.add(sql.NOTIFY, (self.target.channel, self._writer))
+
     def _chain_step(
         self,
         item: ActivityWorkItem,
@@ -450,13 +482,7 @@ class PostgresStore:
             if not held:
                 raise semantics.activity_lease_lost(item)
             if not state or not writes.as_planned(state[0], step, now_us):
-                event = codec.encode_event(result, iid)
-                tx.add(
-                    sql.QUEUE_MESSAGE,
-                    {"iid": iid, "xid": item.execution_id, "vis": now_us, "event": event},
-                )
-                if notify is not None:
-                    tx.add(sql.NOTIFY, notify)
+                self._queue_result(tx, item, codec.encode_event(result, iid), now_us)
                 tx.commit()
                 return False
             hand_over = writes.queue_step(

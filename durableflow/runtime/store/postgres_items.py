@@ -15,9 +15,12 @@ from durableflow.runtime.store import codec
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.base import Message, OrchestrationCommit, OrchestrationWorkItem
 from durableflow.runtime.store.history_cache import HistoryCache
+from durableflow.runtime.store.postgres_rounds import Rows
 
 Parts = tuple[Any, int, list[Any], list[Any]]
 """A locked row, how many history events the cache has, the others' rows, the inbox rows."""
+Read = tuple[str, tuple[Any, ...]]
+"""A statement and its parameters."""
 
 
 def read_history(c: Any, iid: str) -> list[HistoryEvent]:
@@ -35,20 +38,37 @@ class WorkItems:
     def parts(self, c: Any, rows: list[Any], now_us: int, inbox: bool = True) -> list[Parts]:
         """What the work items of ``rows`` are made of, read in the locking transaction:
         one query for the fresh part of every history and one for every inbox."""
+        return self.parts_with(
+            lambda reads: [c.execute(s, params).fetchall() for s, params in reads],
+            rows,
+            now_us,
+            inbox,
+        )
+
+    def parts_with(
+        self, run: Callable[[list[Read]], list[Rows]], rows: list[Any], now_us: int, inbox: bool
+    ) -> list[Parts]:
+        """:meth:`parts`, its reads given to ``run`` (which returns each one's rows), so
+        that they can be sent in one round trip with what follows them. ``run`` is not
+        called when ``rows`` is empty."""
         if not rows:
             return []
         ids = [r[0] for r in rows]
         starts = [self._histories.known(r[0], r[13], r[14]) for r in rows]
         fresh: dict[str, list[Any]] = {iid: [] for iid in ids}
         wanted = [(iid, s) for iid, s, r in zip(ids, starts, rows, strict=True) if s < r[14]]
+        reads: list[Read] = []
         if wanted:
-            for iid, event in c.execute(
-                sql.HISTORIES_FROM, ([w[0] for w in wanted], [w[1] for w in wanted])
-            ):
+            reads.append((sql.HISTORIES_FROM, ([w[0] for w in wanted], [w[1] for w in wanted])))
+        if inbox:
+            reads.append((sql.VISIBLE_MESSAGES, (ids, now_us)))
+        results = iter(run(reads))
+        if wanted:
+            for iid, event in next(results):
                 fresh[iid].append(event)
         mail: dict[str, list[Any]] = {iid: [] for iid in ids}
         if inbox:
-            for iid, *message in c.execute(sql.VISIBLE_MESSAGES, (ids, now_us)):
+            for iid, *message in next(results):
                 mail[iid].append(message)
         return [(r, s, fresh[r[0]], mail[r[0]]) for r, s in zip(rows, starts, strict=True)]
 
