@@ -3,8 +3,8 @@
 Runs ``df.Runtime`` (the worker's defaults) on a fresh schema with the workloads of
 ``bench/pg_scale.py`` (a 200-activity chain, a 200-activity fan-out, 500 instances of a
 3-activity chain) and counts, for each store method the worker calls, the calls and the
-round trips they cost. A round trip is one protocol exchange psycopg waits on the socket for (one query string
-sent and its results read back, whatever number of statements it holds).
+round trips they cost. A round trip is one protocol exchange psycopg waits on the socket
+for (one query string sent and its results read back, however many statements it holds).
 
 Usage::
 

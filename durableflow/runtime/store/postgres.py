@@ -85,6 +85,10 @@ class PostgresStore:
         if self.target.notify:
             c.execute(sql.NOTIFY, (self.target.channel, self._writer))
 
+    def _notify_to(self) -> tuple[str, str] | None:
+        """The channel and payload of this object's notifications; None with notify off."""
+        return (self.target.channel, self._writer) if self.target.notify else None
+
     def subscribe(self, on_work: Callable[[], None]) -> Subscription:
         """Call ``on_work`` (from a listener thread) whenever another store object's
         transaction makes work visible now: a new instance, a sent event, a queued activity
@@ -270,15 +274,16 @@ class PostgresStore:
         leased = [len(commit.leased) for _, commit in batch]
         pairs = [(item.instance.instance_id, commit) for item, commit in batch]
         try:
-            with self._write() as c:
-                if writes.batchable(pairs):
-                    # One statement per kind of row for the whole batch.
-                    steps = [
-                        (iid, len(item.history), commit, p, (item.lease_owner, item.fence))
-                        for (iid, commit), (item, _), p in zip(pairs, batch, prepared, strict=True)
-                    ]
-                    applied, visible = writes.apply_steps(c, steps, now_us)
-                else:
+            if writes.batchable(pairs):
+                # One statement per kind of row for the whole batch, in two round trips.
+                steps = [
+                    (iid, len(item.history), commit, p, (item.lease_owner, item.fence))
+                    for (iid, commit), (item, _), p in zip(pairs, batch, prepared, strict=True)
+                ]
+                with self._pool.rounds() as tx:
+                    applied = writes.send_steps(tx, steps, now_us, notify=self._notify_to())
+            else:
+                with self._write() as c:
                     writes.lock_rows(
                         c, (i for iid, commit in pairs for i in writes.touched(iid, commit))
                     )
@@ -296,9 +301,8 @@ class PostgresStore:
                         for (item, commit), p in zip(batch, prepared, strict=True)
                     ]
                     applied = [ok for ok, _ in outcomes]
-                    visible = any(v for _, v in outcomes)
-                if visible:
-                    self._notify(c)
+                    if any(v for _, v in outcomes):
+                        self._notify(c)
         except BaseException:
             for (_, commit), n in zip(batch, leased, strict=True):
                 del commit.leased[n:]  # rolled back: those leases do not exist
@@ -459,8 +463,9 @@ class PostgresStore:
         (:func:`writes.queue_result`) and the notification of it."""
         iid, xid = item.instance_id, item.execution_id
         tx.add(sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": now_us, "event": event})
-        if self.target.notify:
-            tx.add(sql.NOTIFY, (self.target.channel, self._writer))
+        notify = self._notify_to()
+        if notify is not None:
+            tx.add(sql.NOTIFY, notify)
 
     def _chain_step(
         self,
@@ -473,7 +478,7 @@ class PostgresStore:
         """:meth:`complete_activity_with_step` for the usual step, one that writes to its
         own instance only, in two round trips: lock and check, then write and commit."""
         iid = item.instance_id
-        notify = (self.target.channel, self._writer) if self.target.notify else None
+        notify = self._notify_to()
         with self._pool.rounds() as tx:
             tx.add(sql.LOCK_STEP_STATE, (iid,))
             tx.add(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(item))

@@ -134,10 +134,10 @@ NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 # names the store object that wrote, so its own listener can skip what it already knows.
 NOTIFY = "SELECT pg_notify(%s, %s)"
 LISTEN = "LISTEN {channel}"
-# NOTIFY only if the step left mail visible now in its (still locked) instance's inbox: the
+# NOTIFY only if the steps left mail visible now in their (still locked) instances' inboxes: the
 # check that would otherwise need the UPDATE's answer back before COMMIT is sent.
-NOTIFY_IF_READY = """SELECT pg_notify(%s, %s) FROM instances
-WHERE instance_id = %s AND next_visible_at <= %s"""
+NOTIFY_IF_READY = """SELECT pg_notify(%s, %s) WHERE EXISTS (SELECT 1 FROM instances
+WHERE instance_id = ANY(%s) AND next_visible_at <= %s)"""
 
 # -- instances -----------------------------------------------------------------------------
 ROW_COLUMNS = (

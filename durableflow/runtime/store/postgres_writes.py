@@ -267,7 +267,7 @@ def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
 
 
 def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
-    """Whether steps can be written by :func:`apply_steps`: distinct instances, none
+    """Whether steps can be written by :func:`send_steps`: distinct instances, none
     starting a child or continuing as new (those read and reset rows as they go)."""
     ids = [iid for iid, _ in batch]
     return len(set(ids)) == len(ids) and all(
@@ -276,21 +276,27 @@ def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
 
 
 Step = tuple[str, int, OrchestrationCommit, semantics.PreparedCommit, tuple[str, int]]
-"""A step for :func:`apply_steps`: instance id, history length, commit, its encoding, and
+"""A step for :func:`send_steps`: instance id, history length, commit, its encoding, and
 the lease (owner, fencing token) it was decided under."""
 
 
-def apply_steps(c: Any, steps: list[Step], now_us: int) -> tuple[list[bool], bool]:
+def send_steps(
+    tx: Rounds, steps: list[Step], now_us: int, *, notify: tuple[str, str] | None
+) -> list[bool]:
     """Write several steps (:func:`batchable`) with one statement per kind of row, rather
-    than one per step: which were applied, and whether any made work visible now.
+    than one per step, and commit ``tx``: which were applied.
 
-    Locks every row the steps write to first, in id order, and applies a step only where
-    its lease still holds and its history did not grow, as :func:`apply_step` does.
+    Two round trips: the first locks every row the steps write to, in id order, and reads
+    their leases; the second applies each step whose lease still holds and whose history
+    did not grow, as :func:`apply_step` does, notifies (``notify``: channel and writer)
+    where that made work visible now, and commits.
     """
     ids: set[str] = set()
     for iid, _, commit, _, _ in steps:
         ids |= touched(iid, commit)
-    state = {r[0]: r[1:] for r in c.execute(sql.LOCK_LEASES, (sorted(ids),))}
+    tx.add(sql.LOCK_LEASES, (sorted(ids),))
+    (locked,) = tx.send()
+    state = {r[0]: r[1:] for r in locked}
     applied: list[bool] = []
     # Column arrays, one list per parameter of the statement that writes them.
     history: list[list[Any]] = [[], [], []]
@@ -334,23 +340,28 @@ def apply_steps(c: Any, steps: list[Step], now_us: int) -> tuple[list[bool], boo
         for column, value in zip(finish, (*values, completed, base + len(p.events)), strict=True):
             column.append(value)
     if history[0]:
-        c.execute(sql.APPEND_HISTORIES, history)
-    if acts[0]:
-        rows = c.execute(sql.INSERT_ACTIVITIES_MANY, (now_us, *acts)).fetchall()
-        grants = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+        tx.add(sql.APPEND_HISTORIES, history)
+    grants_at = tx.add(sql.INSERT_ACTIVITIES_MANY, (now_us, *acts)) if acts[0] else None
+    if msgs[0]:
+        tx.add(sql.QUEUE_MESSAGES, msgs)
+    if consumed[0]:
+        tx.add(sql.DELETE_CONSUMED_MANY, consumed)
+    if finish[0]:
+        tx.add(sql.FINISH_STEPS, finish)
+        if notify is not None and not visible:
+            # The lease is free again: mail left in an inbox is work for any worker now.
+            tx.add(sql.NOTIFY_IF_READY, (*notify, finish[0], now_us))
+    if notify is not None and visible:
+        tx.add(sql.NOTIFY, notify)
+    rows = tx.commit()
+    if grants_at is not None:
+        grants = {(r[0], r[1]): (r[2], r[3]) for r in rows[grants_at]}
         for commit, iid, xid, expires_us, (tid, name, inp, timeout) in to_lease:
             work_id, token = grants[(iid, tid)]
             holder = commit.lease_activities_to[0]  # type: ignore[index]
             item = (work_id, iid, xid, tid, name, inp, 1, timeout, token)
             commit.leased.append(leased_item(item, holder, expires_us))
-    if msgs[0]:
-        c.execute(sql.QUEUE_MESSAGES, msgs)
-    if consumed[0]:
-        c.execute(sql.DELETE_CONSUMED_MANY, consumed)
-    if finish[0]:
-        left = c.execute(sql.FINISH_STEPS, finish).fetchall()
-        visible = visible or any(v is not None and v <= now_us for (v,) in left)
-    return applied, visible
+    return applied
 
 
 def sendable(commit: OrchestrationCommit) -> bool:
@@ -436,7 +447,7 @@ def queue_step(
         if visible:
             tx.add(sql.NOTIFY, notify)
         else:
-            tx.add(sql.NOTIFY_IF_READY, (*notify, iid, now_us))
+            tx.add(sql.NOTIFY_IF_READY, (*notify, [iid], now_us))
 
     def hand_over(rows: list[Rows]) -> None:
         for at, (tid, name, inp, timeout) in grants:
