@@ -11,9 +11,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from durableflow.core.history import HistoryEvent
+
+if TYPE_CHECKING:
+    from durableflow.runtime.store.base import OrchestrationCommit
 
 
 class HistoryView(Sequence[HistoryEvent]):
@@ -81,6 +84,17 @@ class HistoryCache:
         if cached is not None and cached[0] == epoch:
             return min(len(cached[1]), length)
         return 0
+
+    def add_commit(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
+        """Add a committed step's events to a history of ``base`` events (not after a
+        reset, nor for a store without epochs).
+
+        The events themselves, not a decoding of their JSON: every payload in them was
+        normalized through JSON where it entered, so they equal what a read would give.
+        """
+        if commit.continue_as_new is None and epoch:
+            events = commit.new_events
+            self.extend(iid, epoch, base, events, base + len(events))
 
     def extend(
         self, iid: str, epoch: str, start: int, events: Iterable[HistoryEvent], length: int

@@ -181,19 +181,7 @@ class PostgresStore:
         """Registered workers, oldest start first, with the leases each holds at ``now``."""
         with self._read() as c:
             rows = c.execute(sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
-        return [
-            WorkerRecord(
-                owner,
-                host,
-                pid,
-                codec.from_micros(started),
-                codec.from_micros(beat),
-                codec.from_micros(expires),
-                orchestrations,
-                activities,
-            )
-            for owner, host, pid, started, beat, expires, orchestrations, activities in rows
-        ]
+        return [semantics.worker_record(row) for row in rows]
 
     # -- worker side --------------------------------------------------------------------
     def lock_orchestrations(
@@ -435,7 +423,7 @@ class PostgresStore:
                     row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
                 # Before anything is written: a lost lease raises and rolls it all back.
                 writes.delete_finished(c, item)
-                if row is None or not writes.as_planned(row, step, now_us):
+                if row is None or not semantics.as_planned(row, step, now_us):
                     writes.queue_result(c, item, result, now_us)
                     self._notify(c)
                     return False
@@ -486,7 +474,7 @@ class PostgresStore:
             # Before anything is written: a lost lease raises and rolls it all back.
             if not held:
                 raise semantics.activity_lease_lost(item)
-            if not state or not writes.as_planned(state[0], step, now_us):
+            if not state or not semantics.as_planned(state[0], step, now_us):
                 self._queue_result(tx, item, codec.encode_event(result, iid), now_us)
                 tx.commit()
                 return False

@@ -109,14 +109,8 @@ class WorkItems:
         )
 
     def remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
-        """Add a committed step's events to the cache (not after a reset).
-
-        The events themselves, not a decoding of their JSON: every payload in them was
-        normalized through JSON where it entered, so they equal what a read would give.
-        """
-        if commit.continue_as_new is None and epoch:
-            events = commit.new_events
-            self._histories.extend(iid, epoch, base, events, base + len(events))
+        """Add a committed step's events to the cache (not after a reset)."""
+        self._histories.add_commit(iid, epoch, base, commit)
 
     def drop(self, iid: str) -> None:
         """Forget ``iid``'s history (it was purged or restarted)."""

@@ -21,7 +21,6 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     NewInstance,
     OrchestrationCommit,
-    PlannedStep,
 )
 from durableflow.runtime.store.postgres_rounds import Rounds, Rows
 
@@ -226,17 +225,7 @@ def apply_step(
     consumed = [mid for mid in commit.consumed if mid >= 0]
     if consumed:
         c.execute(sql.DELETE_CONSUMED, (iid, consumed))
-    completed = now_us if commit.status.is_terminal else None
-    values = (
-        commit.status.value,
-        p.output,
-        p.failure,
-        p.custom_status,
-        now_us,
-        completed,
-        base + len(p.events),
-        iid,
-    )
+    values = _finish_values(iid, base, commit, p, now_us)
     if commit.continue_as_new is None:
         (left,) = c.execute(sql.FINISH_STEP_REFRESH, values).fetchone()
     else:
@@ -251,19 +240,6 @@ def apply_step(
         (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     # The lease is free again: mail left in the inbox is work for any worker now.
     return True, visible or (left is not None and left <= now_us)
-
-
-def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
-    """Whether the instance row is as ``step`` was decided on: free, the same execution and
-    history, and nothing else in its inbox to apply first."""
-    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
-    return (
-        (lease_expires is None or lease_expires <= now_us)
-        and history_len == step.history_len
-        and execution_id == step.instance.execution_id
-        and epoch == step.epoch
-        and (next_visible is None or next_visible > now_us)
-    )
 
 
 def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
@@ -430,17 +406,7 @@ def queue_step(
     consumed = [mid for mid in commit.consumed if mid >= 0]  # negative: never stored
     if consumed:
         tx.add(sql.DELETE_CONSUMED, (iid, consumed))
-    completed = now_us if commit.status.is_terminal else None
-    values = (
-        commit.status.value,
-        p.output,
-        p.failure,
-        p.custom_status,
-        now_us,
-        completed,
-        base + len(p.events),
-        iid,
-    )
+    values = _finish_values(iid, base, commit, p, now_us)
     tx.add(sql.FINISH_STEP_REFRESH, values)
     if notify is not None:
         # As apply_step: notify if the step made work visible, or left mail visible now.
@@ -456,3 +422,20 @@ def queue_step(
             commit.leased.append(leased_item(row, lease_to[0], expires_us))  # type: ignore[index]
 
     return hand_over
+
+
+def _finish_values(
+    iid: str, base: int, commit: OrchestrationCommit, p: semantics.PreparedCommit, now_us: int
+) -> tuple[Any, ...]:
+    """The parameters of ``FINISH_STEP`` / ``FINISH_STEP_REFRESH`` for one step."""
+    completed = now_us if commit.status.is_terminal else None
+    return (
+        commit.status.value,
+        p.output,
+        p.failure,
+        p.custom_status,
+        now_us,
+        completed,
+        base + len(p.events),
+        iid,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from durableflow.core.errors import (
     InstanceAlreadyExistsError,
@@ -23,6 +24,8 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     NewInstance,
     OrchestrationCommit,
+    PlannedStep,
+    WorkerRecord,
 )
 
 
@@ -181,4 +184,35 @@ def prepare_commit(
             codec.encode_value(started_inputs[0], f"input of {where}") if started_inputs else None
         ),
         has_continue_input=bool(started_inputs),
+    )
+
+
+def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
+    """Whether an SQL store's step-state row (``lease_expires, history_len, execution_id,
+    history_epoch, next_visible_at, ...``, times in microseconds) is as ``step`` was decided
+    on: free, the same execution and history, and nothing else in its inbox to apply
+    first."""
+    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
+    return (
+        (lease_expires is None or lease_expires <= now_us)
+        and history_len == step.history_len
+        and execution_id == step.instance.execution_id
+        and epoch == step.epoch
+        and (next_visible is None or next_visible > now_us)
+    )
+
+
+def worker_record(row: Any) -> WorkerRecord:
+    """A worker from an SQL store's ``LIST_WORKERS`` row (``owner, host, pid, started_at,
+    heartbeat_at, expires_at, orchestrations, activities``, times in microseconds)."""
+    owner, host, pid, started, beat, expires, orchestrations, activities = row
+    return WorkerRecord(
+        owner,
+        host,
+        pid,
+        codec.from_micros(started),
+        codec.from_micros(beat),
+        codec.from_micros(expires),
+        orchestrations,
+        activities,
     )

@@ -194,19 +194,7 @@ class SqliteStore:
         """Registered workers, oldest start first, with the leases each holds at ``now``."""
         with self._read() as c:
             rows = c.execute(sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
-        return [
-            WorkerRecord(
-                owner,
-                host,
-                pid,
-                codec.from_micros(started),
-                codec.from_micros(beat),
-                codec.from_micros(expires),
-                orchestrations,
-                activities,
-            )
-            for owner, host, pid, started, beat, expires, orchestrations, activities in rows
-        ]
+        return [semantics.worker_record(row) for row in rows]
 
     # -- worker side --------------------------------------------------------------------
     def lock_orchestrations(
@@ -282,16 +270,6 @@ class SqliteStore:
             sql.record(row), history, messages, owner, codec.from_micros(expires_us), epoch
         )
 
-    def _remember(self, iid: str, epoch: str, base: int, commit: OrchestrationCommit) -> None:
-        """Add a committed step's events to the history cache (not after a reset).
-
-        The events themselves, not a decoding of their JSON: every payload in them was
-        normalized through JSON where it entered, so they equal what a read would give.
-        """
-        if commit.continue_as_new is None and epoch:
-            events = commit.new_events
-            self._histories.extend(iid, epoch, base, events, base + len(events))
-
     def _read_history(self, iid: str) -> list[HistoryEvent]:
         with self._read() as c:
             rows = c.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()
@@ -335,7 +313,9 @@ class SqliteStore:
             ]
         for (item, commit, _), ok in zip(prepared, applied, strict=True):
             if ok:
-                self._remember(item.instance.instance_id, item.epoch, len(item.history), commit)
+                self._histories.add_commit(
+                    item.instance.instance_id, item.epoch, len(item.history), commit
+                )
         return applied
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
@@ -419,7 +399,7 @@ class SqliteStore:
             stamp = codec.from_micros(now_us)
             xid = work.instance.execution_id
             writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
-        self._remember(iid, work.epoch, base, commit)
+        self._histories.add_commit(iid, work.epoch, base, commit)
         return work, commit
 
     def complete_activity_with_step(
@@ -440,7 +420,7 @@ class SqliteStore:
         p = semantics.prepare_commit(iid, inst.name, step.commit, now)
         with self._write() as c:
             row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
-            if row is None or not writes.as_planned(row, step, now_us):
+            if row is None or not semantics.as_planned(row, step, now_us):
                 writes.delete_finished(c, item)
                 writes.queue_result(c, item, result, now_us)
                 return False
@@ -459,7 +439,7 @@ class SqliteStore:
                 unleased_status=row[5] if row[0] is None else None,
                 finished=item,
             )
-        self._remember(iid, step.epoch, step.history_len, step.commit)
+        self._histories.add_commit(iid, step.epoch, step.history_len, step.commit)
         return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from datetime import datetime
-from typing import Any
 
 from durableflow.core.history import HistoryEvent
 from durableflow.core.status import RuntimeStatus
@@ -20,7 +19,6 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     NewInstance,
     OrchestrationCommit,
-    PlannedStep,
 )
 
 OWNED = (sql.DELETE_HISTORY, sql.DELETE_MESSAGES, sql.DELETE_ACTIVITIES)
@@ -230,16 +228,3 @@ def queue_result(
     event = codec.encode_event(result, item.instance_id)
     c.execute(sql.INSERT_MESSAGE_IF_EXISTS, (item.execution_id, now_us, event, item.instance_id))
     c.execute(sql.LOWER_NEXT_VISIBLE, {"visible": now_us, "iid": item.instance_id})
-
-
-def as_planned(row: Any, step: PlannedStep, now_us: int) -> bool:
-    """Whether the instance row is as ``step`` was decided on: free, the same execution and
-    history, and nothing else in its inbox to apply first."""
-    lease_expires, history_len, execution_id, epoch, next_visible, _ = row
-    return (
-        (lease_expires is None or lease_expires <= now_us)
-        and history_len == step.history_len
-        and execution_id == step.instance.execution_id
-        and epoch == step.epoch
-        and (next_visible is None or next_visible > now_us)
-    )
