@@ -196,15 +196,7 @@ def apply_step(
     if rest:
         c.execute(
             sql.INSERT_ACTIVITIES,
-            (
-                iid,
-                execution_id,
-                now_us,
-                [a[0] for a in rest],
-                [a[1] for a in rest],
-                [a[2] for a in rest],
-                [a[3] for a in rest],
-            ),
+            _activity_columns(iid, execution_id, now_us, rest),
         )
         visible = True
     for new, input_json, started in p.new_instances:
@@ -213,12 +205,7 @@ def apply_step(
     if p.messages:
         c.execute(
             sql.QUEUE_MESSAGES,
-            (
-                [m[0] for m in p.messages],
-                [m[3] for m in p.messages],
-                [m[2] for m in p.messages],
-                [m[1] for m in p.messages],
-            ),
+            _message_columns(p),
         )
         visible = visible or any(m[2] <= now_us for m in p.messages)
     # Negative ids name messages that were handed over without being stored.
@@ -382,25 +369,12 @@ def queue_step(
     if rest:
         tx.add(
             sql.INSERT_ACTIVITIES,
-            (
-                iid,
-                execution_id,
-                now_us,
-                [a[0] for a in rest],
-                [a[1] for a in rest],
-                [a[2] for a in rest],
-                [a[3] for a in rest],
-            ),
+            _activity_columns(iid, execution_id, now_us, rest),
         )
     if p.messages:
         tx.add(
             sql.QUEUE_MESSAGES,
-            (
-                [m[0] for m in p.messages],
-                [m[3] for m in p.messages],
-                [m[2] for m in p.messages],
-                [m[1] for m in p.messages],
-            ),
+            _message_columns(p),
         )
         visible = visible or any(m[2] <= now_us for m in p.messages)
     consumed = [mid for mid in commit.consumed if mid >= 0]  # negative: never stored
@@ -438,4 +412,29 @@ def _finish_values(
         completed,
         base + len(p.events),
         iid,
+    )
+
+
+def _activity_columns(
+    iid: str, execution_id: str, now_us: int, activities: list[Any]
+) -> tuple[Any, ...]:
+    """The parameters of ``INSERT_ACTIVITIES``: one array per column of the new rows."""
+    return (
+        iid,
+        execution_id,
+        now_us,
+        [a[0] for a in activities],
+        [a[1] for a in activities],
+        [a[2] for a in activities],
+        [a[3] for a in activities],
+    )
+
+
+def _message_columns(p: semantics.PreparedCommit) -> tuple[list[Any], ...]:
+    """The parameters of ``QUEUE_MESSAGES`` for a step's outgoing messages."""
+    return (
+        [m[0] for m in p.messages],
+        [m[3] for m in p.messages],
+        [m[2] for m in p.messages],
+        [m[1] for m in p.messages],
     )
