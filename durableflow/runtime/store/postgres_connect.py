@@ -241,10 +241,14 @@ def translate(exc: Exception, where: str) -> StoreError:
 
 
 def connection_kwargs(target: Target) -> dict[str, Any]:
-    """Settings of every connection: autocommit (transactions are explicit) and the
-    schema first on the search path."""
+    """Settings of every connection: autocommit (transactions are explicit), the schema
+    first on the search path, and psycopg's automatic statement preparation off."""
     return {
         "autocommit": True,
+        # psycopg sends DEALLOCATE ALL after any ROLLBACK once it has prepared statements
+        # of its own, which would drop those postgres_rounds prepares too; the hot
+        # statements are prepared there instead.
+        "prepare_threshold": None,
         "connect_timeout": max(1, round(target.connect_timeout)),
         "options": (
             f"-c search_path={target.schema} -c idle_in_transaction_session_timeout="

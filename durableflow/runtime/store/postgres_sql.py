@@ -381,6 +381,33 @@ LIST_WORKERS = """SELECT owner, host, pid, started_at, heartbeat_at, expires_at,
 FROM workers w ORDER BY started_at, owner"""
 
 
+# -- prepared statements -------------------------------------------------------------------
+# What postgres_rounds sends as prepared statements (EXECUTE name(...)): the statements of
+# the step paths, each sent thousands of times, which would otherwise be parsed and planned
+# afresh each time. Prepared once per connection, so only statements whose tables every
+# migrated store has.
+ROUND_STATEMENTS: tuple[str, ...] = (
+    APPEND_HISTORY,
+    APPEND_HISTORIES,
+    DELETE_CONSUMED,
+    DELETE_CONSUMED_MANY,
+    DELETE_LEASED_ACTIVITY,
+    FINISH_STEP_REFRESH,
+    FINISH_STEPS,
+    INSERT_ACTIVITIES,
+    INSERT_ACTIVITIES_MANY,
+    INSERT_LEASED_ACTIVITY,
+    LOCK_ACTIVITY,
+    LOCK_LEASES,
+    LOCK_ROWS,
+    LOCK_STEP_STATE,
+    NOTIFY,
+    NOTIFY_IF_READY,
+    QUEUE_MESSAGE,
+    QUEUE_MESSAGES,
+)
+
+
 def list_instances(query: InstanceQuery) -> tuple[str, list[Any]]:
     """The SELECT for :meth:`Store.list_instances` and its parameters."""
     where: list[str] = []
