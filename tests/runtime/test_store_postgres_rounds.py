@@ -1,6 +1,7 @@
 """A PostgreSQL transaction sent as rounds of several statements (``postgres_rounds``):
-each statement's rows come back, a failure anywhere writes nothing, and a client paused
-between rounds is still ended by ``idle_in_transaction_session_timeout``."""
+each statement's rows come back, a failure anywhere writes nothing, a client paused
+between rounds is still ended by ``idle_in_transaction_session_timeout``, the step
+statements stay prepared, and a check refused on the server stops its round."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from durableflow.runtime.store import open_store
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_sql as sql
-from durableflow.runtime.store.postgres_rounds import Rounds
+from durableflow.runtime.store.postgres_rounds import Rounds, prepared
 from tests.runtime.store_contract import start
 
 postgres = pytest.mark.postgres
@@ -77,4 +78,64 @@ def test_a_client_paused_between_rounds_loses_its_row_locks(pg_url: str) -> None
         tx.commit()
     other.close()
     paused.close()
+    store.close()
+
+
+def test_a_prepared_statement_numbers_its_parameters_and_executes_with_the_callers() -> None:
+    named = prepared("s", "SELECT %(a)s, %(b)s, %(a)s, 5 %% 2")
+    assert named.prepare == "PREPARE s AS SELECT $1, $2, $1, 5 % 2"
+    assert named.execute == "EXECUTE s(%(a)s, %(b)s)"
+    assert prepared("p", "SELECT %s + %s").execute == "EXECUTE p(%s, %s)"
+    assert prepared("n", "SELECT 1").execute == "EXECUTE n"
+
+
+@postgres
+def test_the_step_statements_stay_prepared_after_a_rolled_back_transaction(conn: Any) -> None:
+    for _ in range(10):  # often enough for psycopg to prepare it, were that on
+        conn.execute("SELECT count(*) FROM t")
+    failed = Rounds(conn)
+    failed.add("SELECT 1 / 0")
+    with pytest.raises(Exception, match="division by zero"):
+        failed.commit()
+    failed.abort()
+    tx = Rounds(conn)
+    tx.add(sql.NOTIFY, ("durableflow.test", "x"))
+    assert len(tx.commit()[0]) == 1
+
+
+def _history_len(conn: Any, iid: str) -> int:
+    (n,) = conn.execute("SELECT count(*) FROM history WHERE instance_id = %s", (iid,)).fetchone()
+    return int(n)
+
+
+@postgres
+def test_a_step_check_refused_on_the_server_stops_its_round_and_writes_nothing(
+    pg_url: str, conn: Any
+) -> None:
+    store = open_store(pg_url)
+    start(store)
+    before = _history_len(conn, "i1")
+    tx = Rounds(conn)
+    check = {"iid": "i1", "now": 0, "len": before + 99, "xid": "x", "epoch": "e"}
+    tx.add(sql.CHECK_STEP_STATE, check)
+    tx.add(sql.APPEND_HISTORY, ("i1", before, ['{"type": "OrchestratorStarted"}']))
+    with pytest.raises(Exception) as refused:
+        tx.commit()
+    tx.abort()
+    assert getattr(refused.value, "sqlstate", None) == sql.NOT_AS_PLANNED
+    assert _history_len(conn, "i1") == before
+    store.close()
+
+
+@postgres
+def test_taking_an_activity_whose_lease_is_gone_is_refused_on_the_server(
+    pg_url: str, conn: Any
+) -> None:
+    store = open_store(pg_url)
+    tx = Rounds(conn)
+    tx.add(sql.TAKE_LEASED_ACTIVITY, (123456, 1))
+    with pytest.raises(Exception) as refused:
+        tx.commit()
+    tx.abort()
+    assert getattr(refused.value, "sqlstate", None) == sql.ACTIVITY_LEASE_LOST
     store.close()

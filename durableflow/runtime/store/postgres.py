@@ -413,7 +413,9 @@ class PostgresStore:
         leased = len(step.commit.leased)
         try:
             if writes.touched(iid, step.commit) == {iid} and writes.sendable(step.commit):
-                return self._chain_step(item, result, step, p, now_us)
+                done = self._chain_step(item, result, step, p, now_us)
+                if done is not None:
+                    return done
             with self._write() as c:
                 rows = writes.touched(iid, step.commit)
                 if rows == {iid}:  # the usual chain step: lock and read in one statement
@@ -462,22 +464,25 @@ class PostgresStore:
         step: PlannedStep,
         p: semantics.PreparedCommit,
         now_us: int,
-    ) -> bool:
+    ) -> bool | None:
         """:meth:`complete_activity_with_step` for the usual step, one that writes to its
-        own instance only, in two round trips: lock and check, then write and commit."""
+        own instance only, in one round trip: the server checks the instance and the lease
+        (``refuse_unless``) before the writes of the same round. None if the instance was
+        not as planned: nothing was written, and the caller takes the general path."""
         iid = item.instance_id
-        notify = self._notify_to()
+        inst = step.instance
         with self._pool.rounds() as tx:
-            tx.add(sql.LOCK_STEP_STATE, (iid,))
-            tx.add(sql.DELETE_LEASED_ACTIVITY, writes.lease_of(item))
-            state, held = tx.send()
-            # Before anything is written: a lost lease raises and rolls it all back.
-            if not held:
-                raise semantics.activity_lease_lost(item)
-            if not state or not semantics.as_planned(state[0], step, now_us):
-                self._queue_result(tx, item, codec.encode_event(result, iid), now_us)
-                tx.commit()
-                return False
+            tx.add(
+                sql.CHECK_STEP_STATE,
+                {
+                    "iid": iid,
+                    "now": now_us,
+                    "len": step.history_len,
+                    "xid": inst.execution_id,
+                    "epoch": step.epoch,
+                },
+            )
+            tx.add(sql.TAKE_LEASED_ACTIVITY, writes.lease_of(item))
             hand_over = writes.queue_step(
                 tx,
                 iid,
@@ -485,10 +490,19 @@ class PostgresStore:
                 step.commit,
                 p,
                 now_us,
-                execution_id=step.instance.execution_id,
-                notify=notify,
+                execution_id=inst.execution_id,
+                notify=self._notify_to(),
             )
-            hand_over(tx.commit())
+            try:
+                rows = tx.commit()
+            except Exception as exc:
+                refused = getattr(exc, "sqlstate", None)
+                if refused == sql.ACTIVITY_LEASE_LOST:
+                    raise semantics.activity_lease_lost(item) from None
+                if refused == sql.NOT_AS_PLANNED:
+                    return None
+                raise
+            hand_over(rows)
         self._items.remember(iid, step.epoch, step.history_len, step.commit)
         return True
 

@@ -109,6 +109,22 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        "0002_refuse_unless",
+        [
+            # A check a round can make on the server: raises SQLSTATE ``code`` unless ``ok``,
+            # which stops the rest of the round, COMMIT included, and rolls the transaction
+            # back; so a step can check and write in one round trip (CHECK_STEP_STATE).
+            """CREATE OR REPLACE FUNCTION refuse_unless(ok BOOLEAN, code TEXT)
+            RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+            BEGIN
+                IF ok IS NOT TRUE THEN
+                    RAISE EXCEPTION 'durableflow check % refused', code USING ERRCODE = code;
+                END IF;
+                RETURN TRUE;
+            END $$""",
+        ],
+    ),
 ]
 
 # -- migrations ----------------------------------------------------------------------------
@@ -209,6 +225,17 @@ GET_STEP_STATE = """SELECT lease_expires, history_len, execution_id, history_epo
     next_visible_at, status FROM instances WHERE instance_id = %s"""
 # GET_STEP_STATE taking the row's lock, for a step that writes to no other instance.
 LOCK_STEP_STATE = GET_STEP_STATE + " FOR UPDATE"
+# LOCK_STEP_STATE with semantics.as_planned's check made on the server: refused with
+# NOT_AS_PLANNED unless the instance is free, of the same execution and history, and has no
+# mail visible now (keep the two the same).
+NOT_AS_PLANNED = "DF001"
+CHECK_STEP_STATE = """WITH s AS (
+    SELECT (lease_expires IS NULL OR lease_expires <= %(now)s) AND history_len = %(len)s
+        AND execution_id = %(xid)s AND history_epoch = %(epoch)s
+        AND (next_visible_at IS NULL OR next_visible_at > %(now)s) AS planned
+    FROM instances WHERE instance_id = %(iid)s FOR UPDATE
+)
+SELECT refuse_unless((SELECT planned FROM s), 'DF001')"""
 
 FINISH_STEP = """UPDATE instances SET
     status = %s, output = %s, failure = %s, custom_status = %s, updated_at = %s,
@@ -340,6 +367,10 @@ WHERE visible_at <= %(now)s AND (lease_expires IS NULL OR lease_expires <= %(now
 # that was released (release_leases, abandon) even though no one took it since.
 DELETE_LEASED_ACTIVITY = """DELETE FROM activities
 WHERE work_id = %s AND lease_epoch = %s AND lease_expires IS NOT NULL RETURNING work_id"""
+# DELETE_LEASED_ACTIVITY refused with ACTIVITY_LEASE_LOST if the lease is gone.
+ACTIVITY_LEASE_LOST = "DF002"
+TAKE_LEASED_ACTIVITY = f"""WITH taken AS ({DELETE_LEASED_ACTIVITY})
+SELECT refuse_unless(EXISTS (SELECT 1 FROM taken), 'DF002')"""
 RELEASE_ACTIVITY = """UPDATE activities SET lease_owner = NULL, lease_expires = NULL
 WHERE work_id = %s AND lease_epoch = %s RETURNING 1"""
 RENEW_ACTIVITY = """UPDATE activities SET lease_expires = %s
@@ -389,6 +420,7 @@ FROM workers w ORDER BY started_at, owner"""
 ROUND_STATEMENTS: tuple[str, ...] = (
     APPEND_HISTORY,
     APPEND_HISTORIES,
+    CHECK_STEP_STATE,
     DELETE_CONSUMED,
     DELETE_CONSUMED_MANY,
     DELETE_LEASED_ACTIVITY,
@@ -405,6 +437,7 @@ ROUND_STATEMENTS: tuple[str, ...] = (
     NOTIFY_IF_READY,
     QUEUE_MESSAGE,
     QUEUE_MESSAGES,
+    TAKE_LEASED_ACTIVITY,
 )
 
 
