@@ -84,9 +84,14 @@ def test_a_client_paused_between_rounds_loses_its_row_locks(pg_url: str) -> None
 def test_a_prepared_statement_numbers_its_parameters_and_executes_with_the_callers() -> None:
     named = prepared("s", "SELECT %(a)s, %(b)s, %(a)s, 5 %% 2")
     assert named.prepare == "PREPARE s AS SELECT $1, $2, $1, 5 % 2"
-    assert named.execute == "EXECUTE s(%(a)s, %(b)s)"
-    assert prepared("p", "SELECT %s + %s").execute == "EXECUTE p(%s, %s)"
-    assert prepared("n", "SELECT 1").execute == "EXECUTE n"
+    assert named.execute({"b": 2, "a": 1}, str) == "EXECUTE s(1, 2)"
+    assert prepared("p", "SELECT %s + %s").execute((1, 2), str) == "EXECUTE p(1, 2)"
+    assert prepared("n", "SELECT 1").execute(None, str) == "EXECUTE n"
+
+
+def test_executing_a_prepared_statement_with_the_wrong_number_of_parameters_fails() -> None:
+    with pytest.raises(TypeError, match="takes 2 parameters, 1 given"):
+        prepared("p", "SELECT %s + %s").execute((1,), str)
 
 
 @postgres

@@ -251,7 +251,9 @@ def connection_kwargs(target: Target) -> dict[str, Any]:
         "prepare_threshold": None,
         "connect_timeout": max(1, round(target.connect_timeout)),
         "options": (
-            f"-c search_path={target.schema} -c idle_in_transaction_session_timeout="
+            # standard_conforming_strings: postgres_literals relies on it.
+            f"-c search_path={target.schema} -c standard_conforming_strings=on "
+            "-c idle_in_transaction_session_timeout="
             f"{max(1, round(target.idle_in_transaction_timeout * 1000))}"
         ),
     }

@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from durableflow.runtime.store import postgres_sql as sql
+from durableflow.runtime.store.postgres_literals import literal
 
 Rows = list[tuple[Any, ...]]
 """The rows one statement returned (empty for one that returns none)."""
@@ -37,15 +38,34 @@ class Prepared(NamedTuple):
     name: str
     prepare: str
     """``PREPARE name AS ...``, the statement with ``$n`` parameters."""
-    execute: str
-    """``EXECUTE name(...)`` with the statement's own ``%s`` / ``%(key)s`` placeholders,
-    for client-side binding of the same parameters."""
+    keys: tuple[str, ...]
+    """The statement's parameter names in ``$n`` order (``%(key)s``), or one empty string
+    for each ``%s``."""
+
+    def execute(self, params: Sequence[Any] | dict[str, Any] | None, quote: Quote) -> str:
+        """``EXECUTE name(...)`` with ``params`` (in the form the statement's own
+        placeholders take) written as literals by ``quote``."""
+        if not self.keys:
+            return f"EXECUTE {self.name}"
+        if isinstance(params, dict):
+            values: Sequence[Any] = [params[key] for key in self.keys]
+        else:
+            values = params or ()
+            if len(values) != len(self.keys):
+                raise TypeError(
+                    f"{self.name} takes {len(self.keys)} parameters, {len(values)} given"
+                )
+        return f"EXECUTE {self.name}({', '.join(map(quote, values))})"
+
+
+Quote = Callable[[Any], str]
+"""Writes one parameter value as an SQL literal."""
 
 
 def prepared(name: str, statement: str) -> Prepared:
     """``statement`` (``%s`` or ``%(key)s`` placeholders, not both) as :class:`Prepared`;
     a named placeholder used several times is one parameter."""
-    order: list[str] = []
+    keys: list[str] = []
     named: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:
@@ -54,16 +74,17 @@ def prepared(name: str, statement: str) -> Prepared:
             return "%"
         key = match.group(1)
         if key is None:
-            order.append("%s")
-            return f"${len(order)}"
+            keys.append("")
+            return f"${len(keys)}"
         if key not in named:
-            order.append(f"%({key})s")
-            named[key] = len(order)
+            keys.append(key)
+            named[key] = len(keys)
         return f"${named[key]}"
 
     body = _PLACEHOLDER.sub(number, statement)
-    args = f"({', '.join(order)})" if order else ""
-    return Prepared(name, f"PREPARE {name} AS {body}", f"EXECUTE {name}{args}")
+    if "" in keys and len(named):
+        raise ValueError(f"{name} mixes %s and %(key)s placeholders")
+    return Prepared(name, f"PREPARE {name} AS {body}", tuple(keys))
 
 
 PREPARED: dict[str, Prepared] = {
@@ -113,10 +134,19 @@ class Rounds:
         returns."""
         known = PREPARED.get(statement)
         if known is not None:
-            statement = known.execute
-        self._queued.append(self._cur.mogrify(statement, params) if params else statement)
+            self._queued.append(known.execute(params, self._quote))
+        else:
+            self._queued.append(self._cur.mogrify(statement, params) if params else statement)
         self._ours.append(True)
         return sum(self._ours) - 1
+
+    def _quote(self, value: Any) -> str:
+        """``value`` as an SQL literal: :func:`postgres_literals.literal`, or psycopg's
+        own quoting for a kind of value that does not write."""
+        written = literal(value)
+        if written is None:
+            written = self._cur.mogrify("%s", (value,))
+        return written
 
     def send(self) -> list[Rows]:
         """Send the queued statements in one round trip; the rows of each, in order."""
