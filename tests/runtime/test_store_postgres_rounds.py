@@ -5,6 +5,8 @@ statements stay prepared, and a check refused on the server stops its round."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,4 +145,54 @@ def test_taking_an_activity_whose_lease_is_gone_is_refused_on_the_server(
         tx.commit()
     tx.abort()
     assert getattr(refused.value, "sqlstate", None) == sql.ACTIVITY_LEASE_LOST
+    store.close()
+
+
+def _wait_until_blocked(watcher: Any, pid: int) -> None:
+    """Return once backend ``pid`` waits on a lock (fails the test after 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+        ).fetchone()
+        if row is not None and row[0] == "Lock":
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+@postgres
+def test_a_step_check_that_waited_for_a_row_lock_judges_the_row_as_its_holder_left_it(
+    pg_url: str, conn: Any
+) -> None:
+    store = open_store(pg_url)
+    start(store)
+    xid, epoch, length = conn.execute(
+        "SELECT execution_id, history_epoch, history_len FROM instances WHERE instance_id = 'i1'"
+    ).fetchone()
+    holder = db.connect(db.parse_url(pg_url, {}))
+    watcher = db.connect(db.parse_url(pg_url, {}))
+    holder.execute("BEGIN")
+    holder.execute("UPDATE instances SET history_len = history_len + 1 WHERE instance_id = 'i1'")
+    outcome: dict[str, Any] = {}
+
+    def check() -> None:
+        tx = Rounds(conn)
+        planned = {"iid": "i1", "now": 0, "len": length, "xid": xid, "epoch": epoch}
+        tx.add(sql.CHECK_STEP_STATE, planned)
+        try:
+            tx.commit()
+            outcome["committed"] = True
+        except Exception as exc:
+            outcome["refused"] = getattr(exc, "sqlstate", None)
+            tx.abort()
+
+    checking = threading.Thread(target=check)
+    checking.start()
+    _wait_until_blocked(watcher, conn.info.backend_pid)
+    holder.execute("COMMIT")
+    checking.join(10)
+    assert outcome == {"refused": sql.NOT_AS_PLANNED}
+    for c in (holder, watcher):
+        c.close()
     store.close()
