@@ -119,7 +119,11 @@ class Lifecycle:
         threads: where the threads run.
         loops: the named loops of the other threads (orchestrations, dispatch, keeper).
         stopping: set when the worker stops.
-        wake: makes the worker look for work now; called on the store's notifications.
+        wake: makes the worker look for work of every kind now (when it stops).
+        wake_orchestrations: makes the orchestration loop look now; called on the store's
+            notifications of mail.
+        wake_activities: makes the activity dispatcher look now; called on the store's
+            notifications of activities.
         wake_keeper: wakes the lease keeper (to see that the worker stops).
         running: the activities leased to the worker (given up at the stop deadline).
         permits: counted from nothing again after a stop.
@@ -138,6 +142,8 @@ class Lifecycle:
         loops: list[tuple[str, Callable[[], None]]],
         stopping: threading.Event,
         wake: Callable[[], None],
+        wake_orchestrations: Callable[[], None],
+        wake_activities: Callable[[], None],
         wake_keeper: threading.Event,
         running: RunningActivities,
         permits: RunnerPermits,
@@ -152,6 +158,8 @@ class Lifecycle:
         self._loops = loops
         self._stopping = stopping
         self._wake = wake
+        self._wake_orchestrations = wake_orchestrations
+        self._wake_activities = wake_activities
         self._wake_keeper = wake_keeper
         self._running = running
         self._permits = permits
@@ -165,7 +173,9 @@ class Lifecycle:
         self._stopping.clear()
         self._presence.arrive()
         if self._subscription is None:
-            self._subscription = self._store.subscribe(self._wake)
+            self._subscription = self._store.subscribe(
+                self._wake_orchestrations, self._wake_activities
+            )
         loops = [*self._loops, ("presence", lambda: self._presence.loop(self._stopping))]
         retention = self._retention
         if retention is not None:

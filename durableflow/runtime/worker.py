@@ -180,6 +180,8 @@ class Worker:
             ],
             stopping=self._stop,
             wake=self.wake,
+            wake_orchestrations=self._orch_wake.set,
+            wake_activities=self._act_wake.set,
             wake_keeper=keeper_wake,
             running=self._running,
             permits=self._permits,

@@ -256,3 +256,43 @@ def test_an_idle_worker_is_woken_by_an_instance_another_process_starts(pg_url: s
     assert time.monotonic() - began < 30  # not the 60 s poll: the notification woke it
     client.store.close()
     store.close()
+
+
+@postgres
+@pytest.mark.parametrize(
+    ("payload", "calls"),
+    [
+        ("writer:o", ["mail"]),
+        ("writer:a", ["activities"]),
+        ("writer:*", ["mail", "activities"]),
+        ("writer", ["mail", "activities"]),  # no kind: as written before kinds existed
+    ],
+)
+def test_a_notification_calls_the_callback_for_its_kind_of_work(
+    pg_url: str, payload: str, calls: list[str]
+) -> None:
+    listener = open_store(pg_url)
+    heard: list[str] = []
+    done = threading.Semaphore(0)
+
+    def on(name: str) -> Any:
+        def call() -> None:
+            heard.append(name)
+            done.release()
+
+        return call
+
+    subscription = listener.subscribe(on("mail"), on("activities"))
+    conn = _conn(pg_url)
+    channel = f"durableflow.{_schema(pg_url)}"
+    conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+    # Delivered and called in order, after the first one's calls: so a call too many or
+    # too few for the first one shows in the first calls heard.
+    conn.execute("SELECT pg_notify(%s, %s)", (channel, "writer:*"))
+    expected = [*calls, "mail", "activities"]
+    for _ in expected:
+        assert done.acquire(timeout=5.0)
+    assert heard[: len(expected)] == expected
+    subscription.close()
+    listener.close()
+    conn.close()

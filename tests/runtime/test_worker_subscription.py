@@ -1,5 +1,6 @@
 """The worker subscribes to its store's notifications while it runs, and a notification
-makes an idle worker look for work at once instead of after its poll interval."""
+makes an idle worker look for work at once instead of after its poll interval: the
+orchestration loop for mail, the activity dispatcher for activities."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def twice(ctx: df.OrchestrationContext, x: int) -> Generator[Any, Any, int]:
 class Listened:
     """A subscription that remembers whether it was closed."""
 
-    def __init__(self, on_work: Callable[[], None]) -> None:
+    def __init__(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None
+    ) -> None:
         self.on_work = on_work
+        self.on_activities = on_activities
         self.closed = False
 
     def close(self) -> None:
@@ -48,8 +52,10 @@ class NotifyingStore:
         self.found_no_steps = threading.Event()
         self.found_no_activities = threading.Event()
 
-    def subscribe(self, on_work: Callable[[], None]) -> Listened:
-        subscription = Listened(on_work)
+    def subscribe(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None = None
+    ) -> Listened:
+        subscription = Listened(on_work, on_activities)
         self.subscriptions.append(subscription)
         return subscription
 
@@ -90,3 +96,28 @@ def test_a_notification_wakes_an_idle_worker_before_its_poll_interval() -> None:
         subscription.on_work()
         state = client.wait_for_completion(iid, timeout=10)
     assert (state.runtime_status, state.output) == (RuntimeStatus.COMPLETED, 12)
+
+
+def test_a_notification_of_activities_wakes_only_the_activity_dispatcher() -> None:
+    store = NotifyingStore(MemoryStore())
+    with Worker(app, store, poll_interval=60):  # type: ignore[arg-type]
+        assert store.found_no_steps.wait(10) and store.found_no_activities.wait(10)
+        store.found_no_steps.clear()
+        store.found_no_activities.clear()
+        (subscription,) = store.subscriptions
+        assert subscription.on_activities is not None
+        subscription.on_activities()
+        assert store.found_no_activities.wait(10)
+        assert not store.found_no_steps.is_set()
+
+
+def test_a_notification_of_mail_wakes_only_the_orchestration_loop() -> None:
+    store = NotifyingStore(MemoryStore())
+    with Worker(app, store, poll_interval=60):  # type: ignore[arg-type]
+        assert store.found_no_steps.wait(10) and store.found_no_activities.wait(10)
+        store.found_no_steps.clear()
+        store.found_no_activities.clear()
+        (subscription,) = store.subscriptions
+        subscription.on_work()
+        assert store.found_no_steps.wait(10)
+        assert not store.found_no_activities.is_set()

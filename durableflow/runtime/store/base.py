@@ -480,9 +480,13 @@ class WorkerStore(Protocol):
         """Forget worker ``owner`` (it stopped); nothing if it is not registered."""
         ...
 
-    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+    def subscribe(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None = None
+    ) -> Subscription:
         """Call ``on_work`` (from any thread) soon after work may have become visible that
-        this store's own writes did not make through this object.
+        this store's own writes did not make through this object; with ``on_activities``,
+        call that one instead where the work is activities alone (so that a worker wakes
+        only the loop that takes it).
 
         A worker subscribes while it runs, to pick up work that other processes (other
         workers, other hosts' clients) made ready without waiting for its poll interval.

@@ -498,7 +498,9 @@ class MemoryStore:
         with d.lock:
             d.workers.pop(owner, None)
 
-    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+    def subscribe(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None = None
+    ) -> Subscription:
         """Nothing to notify: every write to this store goes through this object, so no
         work becomes visible that its own writes did not make (a ``Runtime`` wakes its
         worker on its client's writes itself)."""

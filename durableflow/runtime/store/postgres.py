@@ -22,6 +22,7 @@ from durableflow.core.ids import validate_instance_id
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
 from durableflow.runtime.store import postgres_connect as db
+from durableflow.runtime.store import postgres_listen as listen
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store import postgres_writes as writes
 from durableflow.runtime.store.base import (
@@ -81,24 +82,30 @@ class PostgresStore:
         schema that holds no store is refused instead of created."""
         return cls(db.parse_url(url, options), url=url, create=create)
 
-    def _notify(self, c: Any) -> None:
-        if self.target.notify:
-            c.execute(sql.NOTIFY, (self.target.channel, self._writer))
+    def _notify(self, c: Any, kind: str | None) -> None:
+        """Notify listeners, in transaction ``c``, of work of ``kind`` made visible now
+        (:mod:`postgres_listen`); nothing for None."""
+        if self.target.notify and kind is not None:
+            c.execute(sql.NOTIFY, (self.target.channel, listen.payload(self._writer, kind)))
 
     def _notify_to(self) -> tuple[str, str] | None:
         """The channel and payload of this object's notifications; None with notify off."""
         return (self.target.channel, self._writer) if self.target.notify else None
 
-    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+    def subscribe(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None = None
+    ) -> Subscription:
         """Call ``on_work`` (from a listener thread) whenever another store object's
         transaction makes work visible now: a new instance, a sent event, a queued activity
         or result, a finished child, a released lease. This object's own writes are not
         announced to it (its caller made them). Reconnects with backoff if the connection
         drops, calling ``on_work`` once on reconnecting for anything missed meanwhile.
-        With ``?notify=false`` nothing is announced or heard: the worker polls."""
+        With ``on_activities``, queued activities and given-back activity leases call that
+        one instead. With ``?notify=false`` nothing is announced or heard: the worker
+        polls."""
         if not self.target.notify:
             return NoNotifications()
-        return Listener(self.target, on_work, ignore=self._writer)
+        return Listener(self.target, on_work, on_activities=on_activities, ignore=self._writer)
 
     # -- client side --------------------------------------------------------------------
     def create_instance(self, new: NewInstance, *, now: datetime) -> None:
@@ -113,7 +120,7 @@ class PostgresStore:
             if not writes.create_row(c, new, input_json, started, created_us, now_us):
                 row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
                 raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
-            self._notify(c)
+            self._notify(c, listen.ORCHESTRATIONS)
         self._items.drop(new.instance_id)
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -144,7 +151,7 @@ class PostgresStore:
             if not writes.queue(c, iid, message.execution_id, visible_us, event):
                 raise InstanceNotFoundError(iid)
             if visible_us <= now_us:
-                self._notify(c)
+                self._notify(c, listen.ORCHESTRATIONS)
 
     def purge(self, instance_id: str) -> bool:
         """Delete a terminal instance and everything it owns; False if it did not exist."""
@@ -289,8 +296,9 @@ class PostgresStore:
                         for (item, commit), p in zip(batch, prepared, strict=True)
                     ]
                     applied = [ok for ok, _ in outcomes]
-                    if any(v for _, v in outcomes):
-                        self._notify(c)
+                    kinds = {kind for _, kind in outcomes if kind is not None}
+                    if kinds:
+                        self._notify(c, kinds.pop() if len(kinds) == 1 else listen.ANY_WORK)
         except BaseException:
             for (_, commit), n in zip(batch, leased, strict=True):
                 del commit.leased[n:]  # rolled back: those leases do not exist
@@ -309,7 +317,7 @@ class PostgresStore:
                 sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, item.fence)
             )
             if released.fetchone() is not None:
-                self._notify(c)
+                self._notify(c, listen.ORCHESTRATIONS)
 
     def lock_activity(
         self, owner: str, *, now: datetime, lease: timedelta
@@ -364,7 +372,7 @@ class PostgresStore:
             row = c.execute(sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
             if row is None:
                 writes.queue_result(c, item, result, now_us)
-                self._notify(c)
+                self._notify(c, listen.ORCHESTRATIONS)
                 return None
             next_visible = row[sql.N_ROW + 1]
             (parts,) = self._items.parts(
@@ -379,7 +387,7 @@ class PostgresStore:
             commit = decide(work)
             if commit is None:
                 writes.queue_result(c, item, result, now_us)
-                self._notify(c)
+                self._notify(c, listen.ORCHESTRATIONS)
                 return None
             p = semantics.prepare_commit(iid, work.instance.name, commit, now)
             # Others' rows only now, after ours: a rare cycle with another transaction is
@@ -388,9 +396,8 @@ class PostgresStore:
             base = len(work.history)
             stamp = codec.from_micros(now_us)
             xid = work.instance.execution_id
-            _, visible = writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
-            if visible:
-                self._notify(c)
+            _, kind = writes.apply_step(c, iid, base, commit, p, stamp, now_us, execution_id=xid)
+            self._notify(c, kind)
         self._items.remember(iid, work.epoch, base, commit)
         return work, commit
 
@@ -427,10 +434,10 @@ class PostgresStore:
                 writes.delete_finished(c, item)
                 if row is None or not semantics.as_planned(row, step, now_us):
                     writes.queue_result(c, item, result, now_us)
-                    self._notify(c)
+                    self._notify(c, listen.ORCHESTRATIONS)
                     return False
                 stamp = codec.from_micros(now_us)
-                _, visible = writes.apply_step(
+                _, kind = writes.apply_step(
                     c,
                     iid,
                     step.history_len,
@@ -440,8 +447,7 @@ class PostgresStore:
                     now_us,
                     execution_id=inst.execution_id,
                 )
-                if visible:
-                    self._notify(c)
+                self._notify(c, kind)
         except BaseException:
             del step.commit.leased[leased:]
             raise
@@ -455,7 +461,8 @@ class PostgresStore:
         tx.add(sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": now_us, "event": event})
         notify = self._notify_to()
         if notify is not None:
-            tx.add(sql.NOTIFY, notify)
+            channel, writer = notify
+            tx.add(sql.NOTIFY, (channel, listen.payload(writer, listen.ORCHESTRATIONS)))
 
     def _chain_step(
         self,
@@ -510,7 +517,7 @@ class PostgresStore:
         """Release the activity's lease so another worker can run it."""
         with self._write(durable=False) as c:
             if c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item)).fetchone() is not None:
-                self._notify(c)
+                self._notify(c, listen.ACTIVITIES)
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
         """Extend a running activity's lease; False if the lease was lost."""
@@ -522,11 +529,10 @@ class PostgresStore:
     def release_leases(self, owner: str) -> int:
         """Release every instance and activity lease ``owner`` holds; how many."""
         with self._write(durable=False) as c:
-            released = len(c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).fetchall())
-            released += len(c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).fetchall())
-            if released:
-                self._notify(c)
-            return int(released)
+            instances = len(c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).fetchall())
+            activities = len(c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).fetchall())
+            self._notify(c, listen.work_kind(activities=activities > 0, mail=instances > 0))
+            return instances + activities
 
     def heartbeat_worker(
         self, owner: str, *, host: str, pid: int, now: datetime, expires: datetime

@@ -6,6 +6,12 @@ PostgreSQL delivers it at commit, so a listener never hears of work it cannot se
 notification, pings the server when quiet (a cut link is noticed), and reconnects with
 backoff when the connection drops. Polling stays the fallback: a missed notification only
 delays work until the next poll.
+
+A notification's payload is ``writer:kind``: the store object that wrote (so that its own
+listener can skip it) and what it made visible, :data:`ORCHESTRATIONS` (mail in an inbox),
+:data:`ACTIVITIES` (queued activities) or :data:`ANY_WORK`. A worker wakes only its loop
+for that kind: with several workers, waking every activity dispatcher for every new
+instance had them polling for activities that were never there.
 """
 
 from __future__ import annotations
@@ -22,6 +28,27 @@ from durableflow.runtime.store import postgres_sql as sql
 
 log = logging.getLogger(__name__)
 
+ORCHESTRATIONS = "o"
+"""Payload kind: an instance has mail visible now (a start, an event, a result, a child)."""
+ACTIVITIES = "a"
+"""Payload kind: an activity is queued, or its lease was given back."""
+ANY_WORK = "*"
+"""Payload kind: either (a payload with no kind counts as this)."""
+
+
+def payload(writer: str, kind: str) -> str:
+    """The payload of a notification by ``writer`` of work of ``kind``."""
+    return f"{writer}:{kind}"
+
+
+def work_kind(*, activities: bool, mail: bool) -> str | None:
+    """The kind of a notification for a write that queued activities and/or made mail
+    visible now; None if it made neither."""
+    if activities:
+        return ANY_WORK if mail else ACTIVITIES
+    return ORCHESTRATIONS if mail else None
+
+
 _WAIT = 0.2  # seconds between checks for close()
 _PING_AFTER = 5.0  # seconds of quiet before checking the connection is still there
 _BACKOFF = (0.1, 5.0)  # first and longest wait between reconnection attempts
@@ -30,7 +57,8 @@ _BACKOFF = (0.1, 5.0)  # first and longest wait between reconnection attempts
 class Listener:
     """A :class:`~durableflow.runtime.store.base.Subscription`: calls ``on_work`` from a
     thread of its own whenever the target's channel is notified, except for notifications
-    whose payload is ``ignore`` (the subscribing store's own writes).
+    written by ``ignore`` (the subscribing store's own writes); with ``on_activities``, that
+    one for notifications of activities alone, and ``on_work`` for the others.
 
     The constructor returns once the channel is being listened to (or, if the server cannot
     be reached, after the connect timeout, the listener retrying in the background), so
@@ -38,10 +66,16 @@ class Listener:
     """
 
     def __init__(
-        self, target: db.Target, on_work: Callable[[], None], *, ignore: str | None = None
+        self,
+        target: db.Target,
+        on_work: Callable[[], None],
+        *,
+        on_activities: Callable[[], None] | None = None,
+        ignore: str | None = None,
     ) -> None:
         self.target = target
         self._ignore = ignore
+        self._on_activities = on_activities
         self.application_name = f"durableflow-listen-{target.schema}"[:63]
         """What the listener's connection calls itself on the server (pg_stat_activity)."""
         self._on_work = on_work
@@ -62,14 +96,27 @@ class Listener:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=_WAIT * 5 + self.target.connect_timeout)
 
-    def _call(self) -> None:
+    def _call(self, kind: str = ANY_WORK) -> None:
         with self._calls:
             if self._stop.is_set():
                 return
+            on_activities = self._on_activities
             try:
-                self._on_work()
+                if on_activities is None:
+                    self._on_work()
+                    return
+                if kind != ACTIVITIES:
+                    self._on_work()
+                if kind != ORCHESTRATIONS:
+                    on_activities()
             except Exception:
                 log.exception("on_work callback of %s failed", self.target.where)
+
+    def _heard(self, notice_payload: str) -> None:
+        writer, separated, kind = notice_payload.partition(":")
+        if writer == self._ignore:
+            return
+        self._call(kind if separated and kind in (ORCHESTRATIONS, ACTIVITIES) else ANY_WORK)
 
     def _run(self) -> None:
         psycopg = db.driver()
@@ -117,8 +164,7 @@ class Listener:
             heard = False
             for notice in conn.notifies(timeout=_WAIT):
                 heard = True
-                if notice.payload != self._ignore:
-                    self._call()
+                self._heard(notice.payload)
                 if self._stop.is_set():
                     return
             now = time.monotonic()

@@ -15,6 +15,7 @@ from typing import Any
 from durableflow.core.history import HistoryEvent
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
+from durableflow.runtime.store import postgres_listen as listen
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.base import (
     ActivityLease,
@@ -164,8 +165,9 @@ def apply_step(
     *,
     lease: tuple[str, int] | None = None,
     execution_id: str = "",
-) -> tuple[bool, bool]:
-    """Write one step on a history of ``base`` events: (applied, made work visible now).
+) -> tuple[bool, str | None]:
+    """Write one step on a history of ``base`` events: (applied, the kind of work it made
+    visible now for :func:`postgres_listen.work_kind`, None for none).
 
     With ``lease`` (owner, fencing token) the step is applied only if that lease still
     holds and the history did not grow; without it the caller checked the instance in this
@@ -175,9 +177,9 @@ def apply_step(
     if lease is not None:
         row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
         if row is None or tuple(row[:3]) != (lease[0], lease[1], base):
-            return False, False
+            return False, None
         execution_id = row[3]
-    visible = False
+    queued = mail = False
     if p.events:
         c.execute(sql.APPEND_HISTORY, (iid, base, p.events))
     lease_to = commit.lease_activities_to
@@ -198,16 +200,16 @@ def apply_step(
             sql.INSERT_ACTIVITIES,
             _activity_columns(iid, execution_id, now_us, rest),
         )
-        visible = True
+        queued = True
     for new, input_json, started in p.new_instances:
         start_child(c, iid, execution_id, new, input_json, started, now, now_us)
-        visible = True
+        mail = True
     if p.messages:
         c.execute(
             sql.QUEUE_MESSAGES,
             _message_columns(p),
         )
-        visible = visible or any(m[2] <= now_us for m in p.messages)
+        mail = mail or any(m[2] <= now_us for m in p.messages)
     # Negative ids name messages that were handed over without being stored.
     consumed = [mid for mid in commit.consumed if mid >= 0]
     if consumed:
@@ -226,7 +228,8 @@ def apply_step(
         c.execute(sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
         (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     # The lease is free again: mail left in the inbox is work for any worker now.
-    return True, visible or (left is not None and left <= now_us)
+    mail = mail or (left is not None and left <= now_us)
+    return True, listen.work_kind(activities=queued, mail=mail)
 
 
 def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
@@ -236,6 +239,32 @@ def batchable(batch: list[tuple[str, OrchestrationCommit]]) -> bool:
     return len(set(ids)) == len(ids) and all(
         not commit.new_instances and commit.continue_as_new is None for _, commit in batch
     )
+
+
+def queue_notification(
+    tx: Rounds,
+    notify: tuple[str, str] | None,
+    *,
+    activities: bool,
+    mail: bool,
+    inboxes: list[str],
+    now_us: int,
+) -> None:
+    """Queue in ``tx`` the notification (``notify``: channel and writer, None for none) of
+    what its steps made visible now: activities queued, mail sent, and, decided by the
+    server, mail left in the steps' own ``inboxes`` (rows this transaction holds locked),
+    which is work for any worker once their leases are free again."""
+    if notify is None:
+        return
+    channel, writer = notify
+    if activities:
+        kind = listen.ANY_WORK if mail else listen.ACTIVITIES
+        tx.add(sql.NOTIFY, (channel, listen.payload(writer, kind)))
+    elif mail:
+        tx.add(sql.NOTIFY, (channel, listen.payload(writer, listen.ORCHESTRATIONS)))
+    if not mail and inboxes:
+        ready = listen.payload(writer, listen.ORCHESTRATIONS)
+        tx.add(sql.NOTIFY_IF_READY, (channel, ready, inboxes, now_us))
 
 
 Step = tuple[str, int, OrchestrationCommit, semantics.PreparedCommit, tuple[str, int]]
@@ -268,7 +297,7 @@ def send_steps(
     consumed: list[list[Any]] = [[], []]
     finish: list[list[Any]] = [[] for _ in range(8)]
     to_lease: list[tuple[OrchestrationCommit, str, str, int, tuple[Any, ...]]] = []
-    visible = False
+    queued = mail = False
     for iid, base, commit, p, (owner, fence) in steps:
         row = state.get(iid)
         ok = row is not None and (row[0], row[1], row[2]) == (owner, fence, base)
@@ -287,13 +316,13 @@ def send_steps(
                 holder, expires_us = lease_to[0], codec.to_micros(lease_to[1])
                 to_lease.append((commit, iid, xid, expires_us, activity))
             else:
-                visible = True
+                queued = True
             for column, value in zip(acts, (iid, xid, *activity, holder, expires_us), strict=True):
                 column.append(value)
         for target, event, vis, message_xid in p.messages:
             for column, value in zip(msgs, (target, message_xid, vis, event), strict=True):
                 column.append(value)
-            visible = visible or vis <= now_us
+            mail = mail or vis <= now_us
         for mid in commit.consumed:
             if mid >= 0:  # negative ids name messages handed over without being stored
                 consumed[0].append(iid)
@@ -311,11 +340,7 @@ def send_steps(
         tx.add(sql.DELETE_CONSUMED_MANY, consumed)
     if finish[0]:
         tx.add(sql.FINISH_STEPS, finish)
-        if notify is not None and not visible:
-            # The lease is free again: mail left in an inbox is work for any worker now.
-            tx.add(sql.NOTIFY_IF_READY, (*notify, finish[0], now_us))
-    if notify is not None and visible:
-        tx.add(sql.NOTIFY, notify)
+    queue_notification(tx, notify, activities=queued, mail=mail, inboxes=finish[0], now_us=now_us)
     rows = tx.commit()
     if grants_at is not None:
         grants = {(r[0], r[1]): (r[2], r[3]) for r in rows[grants_at]}
@@ -365,7 +390,7 @@ def queue_step(
             )
             grants.append((at, (tid, name, inp, timeout)))
     rest = p.activities[k:]
-    visible = bool(rest)
+    queued, mail = bool(rest), False
     if rest:
         tx.add(
             sql.INSERT_ACTIVITIES,
@@ -376,18 +401,13 @@ def queue_step(
             sql.QUEUE_MESSAGES,
             _message_columns(p),
         )
-        visible = visible or any(m[2] <= now_us for m in p.messages)
+        mail = any(m[2] <= now_us for m in p.messages)
     consumed = [mid for mid in commit.consumed if mid >= 0]  # negative: never stored
     if consumed:
         tx.add(sql.DELETE_CONSUMED, (iid, consumed))
     values = _finish_values(iid, base, commit, p, now_us)
     tx.add(sql.FINISH_STEP_REFRESH, values)
-    if notify is not None:
-        # As apply_step: notify if the step made work visible, or left mail visible now.
-        if visible:
-            tx.add(sql.NOTIFY, notify)
-        else:
-            tx.add(sql.NOTIFY_IF_READY, (*notify, [iid], now_us))
+    queue_notification(tx, notify, activities=queued, mail=mail, inboxes=[iid], now_us=now_us)
 
     def hand_over(rows: list[Rows]) -> None:
         for at, (tid, name, inp, timeout) in grants:

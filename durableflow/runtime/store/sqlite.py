@@ -484,7 +484,9 @@ class SqliteStore:
         with self._write() as c:
             c.execute(sql.UNREGISTER_WORKER, (owner,))
 
-    def subscribe(self, on_work: Callable[[], None]) -> Subscription:
+    def subscribe(
+        self, on_work: Callable[[], None], on_activities: Callable[[], None] | None = None
+    ) -> Subscription:
         """No notifications: SQLite has no way to tell one process of another's commits, so
         a worker polls for work written by other processes on the same file."""
         return NoNotifications()
