@@ -85,17 +85,22 @@ def open_transactions(url: str, ports: set[int]) -> int:
         return int(row[0]) if row else 0
 
 
-def cut_mid_transaction(host: netns.SimulatedHost, fw: TcpForwarder, url: str) -> bool:
+def cut_mid_transaction(
+    host: netns.SimulatedHost, fw: TcpForwarder, url: str, *, within: float
+) -> bool:
     """Cut ``host`` off, preferably while one of its sessions is inside a transaction (the
-    hardest case: the server keeps that transaction, and its row locks, open). Tries up
-    to 50 times, bringing the link back in between until the host talks again; whether it
-    caught one.
+    hardest case: the server keeps that transaction, and its row locks, open). Tries for
+    up to ``within`` seconds, bringing the link back in between until the host talks again,
+    then cuts it anyway; whether it caught one.
 
     A transaction still open 50 ms after the cut is one the cut caught: the store's
-    transactions take a few milliseconds.
+    transactions take a few milliseconds. The time limit matters: a step's lease that the
+    cut host holds must still be its own when the cut comes, or the host's other worker
+    takes the step over before the other host can.
     """
     rng = random.Random(7)
-    for _ in range(50):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         host.cut()
         time.sleep(0.05)
         if open_transactions(url, fw.upstream_ports[host.gateway]):
@@ -155,7 +160,8 @@ def test_a_host_cut_off_mid_step_loses_its_work_to_the_other_and_its_late_commit
             wait_until(lambda: starter.started >= INSTANCES // 3, 60, "a third to start")
 
             held = ask_to_hold(request, Path(f"{request}.held").exists, client, FAN, extra)
-            caught = cut_mid_transaction(b, fw, pg_url)
+            # Well inside the held step's lease, which began before `held` was written.
+            caught = cut_mid_transaction(b, fw, pg_url, within=LEASE / 3)
             cut_at = time.monotonic_ns()
             Path(f"{request}.go").write_text("")  # the holder commits into the dead link
 
@@ -189,7 +195,8 @@ def test_a_host_cut_off_mid_step_loses_its_work_to_the_other_and_its_late_commit
     a_owners = {s.owner for w in on_a for s in w.steps()}
     steps = read_steps([w.trace for w in workers])
     assert any(s.instance == held and s.committed and s.owner in a_owners for s in steps), (
-        f"host A never committed {held}, the step B held"
+        f"host A never committed {held}, the step B held; its steps: "
+        f"{[s for s in steps if s.instance == held]}; host A's workers: {sorted(a_owners)}"
     )
     while_cut = [s for w in on_b for s in w.steps() if cut_at < s.ended < restored_at]
     assert not [s for s in while_cut if s.committed], "a step sent while cut off was applied"
