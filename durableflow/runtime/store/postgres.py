@@ -116,12 +116,37 @@ class PostgresStore:
         created_us = codec.to_micros(new.created_at)
         started_event = semantics.started_event(new, codec.from_micros(now_us))
         started = codec.encode_event(started_event, new.instance_id)
+        if self._create_new(new, input_json, started, created_us, now_us):
+            self._items.drop(new.instance_id)
+            return
         with self._write() as c:
             if not writes.create_row(c, new, input_json, started, created_us, now_us):
                 row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
                 raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
             self._notify(c, listen.ORCHESTRATIONS)
         self._items.drop(new.instance_id)
+
+    def _create_new(
+        self, new: NewInstance, input_json: str, started: str, created_us: int, now_us: int
+    ) -> bool:
+        """:meth:`create_instance` for an id never used (or purged), in one round trip;
+        False, with nothing written, for an id an instance holds or held (the general path
+        then refuses it or replaces the ended one)."""
+        with self._pool.rounds() as tx:
+            tx.add(
+                sql.CREATE_NEW_INSTANCE, writes.instance_values(new, input_json, created_us, now_us)
+            )
+            tx.add(sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
+            if self.target.notify:
+                kind = listen.ORCHESTRATIONS
+                tx.add(sql.NOTIFY, (self.target.channel, listen.payload(self._writer, kind)))
+            try:
+                tx.commit()
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) == sql.NOT_A_NEW_ID:
+                    return False
+                raise
+        return True
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""

@@ -189,6 +189,12 @@ ON CONFLICT (instance_id) DO UPDATE SET
     lease_expires = NULL
 WHERE instances.status = ANY(%(terminal)s)
 RETURNING (xmax <> 0) AS replaced"""
+# UPSERT_INSTANCE refused with NOT_A_NEW_ID unless it made a new row: a live instance holds
+# the id (no row comes back), or a terminal one was replaced (its old rows must go first).
+# The store then takes the general path, which tells the two apart.
+NOT_A_NEW_ID = "DF003"
+CREATE_NEW_INSTANCE = f"""WITH up AS ({UPSERT_INSTANCE})
+SELECT refuse_unless((SELECT NOT replaced FROM up), 'DF003')"""
 DELETE_INSTANCE = "DELETE FROM instances WHERE instance_id = %s"
 DELETE_INSTANCES = "DELETE FROM instances WHERE instance_id = ANY(%s)"
 # One batch of a bulk purge, oldest ending first; rows another transaction holds are left
@@ -421,6 +427,7 @@ ROUND_STATEMENTS: tuple[str, ...] = (
     APPEND_HISTORY,
     APPEND_HISTORIES,
     CHECK_STEP_STATE,
+    CREATE_NEW_INSTANCE,
     DELETE_CONSUMED,
     DELETE_CONSUMED_MANY,
     DELETE_LEASED_ACTIVITY,
@@ -429,6 +436,7 @@ ROUND_STATEMENTS: tuple[str, ...] = (
     INSERT_ACTIVITIES,
     INSERT_ACTIVITIES_MANY,
     INSERT_LEASED_ACTIVITY,
+    INSERT_MESSAGES,
     LOCK_ACTIVITY,
     LOCK_LEASES,
     LOCK_ROWS,

@@ -48,26 +48,31 @@ def delete_owned(c: Any, ids: list[str]) -> None:
         c.execute(statement, (ids,))
 
 
+def instance_values(
+    new: NewInstance, input_json: str, created_us: int, now_us: int
+) -> dict[str, Any]:
+    """The parameters of ``UPSERT_INSTANCE`` (and ``CREATE_NEW_INSTANCE``) for ``new``."""
+    return {
+        "iid": new.instance_id,
+        "name": new.name,
+        "xid": new.execution_id,
+        "created": created_us,
+        "now": now_us,
+        "input": input_json,
+        "parent": new.parent_instance_id,
+        "parent_task": new.parent_task_id,
+        "epoch": uuid.uuid4().hex,
+        "terminal": sql.TERMINAL,
+    }
+
+
 def create_row(
     c: Any, new: NewInstance, input_json: str, started: str, created_us: int, now_us: int
 ) -> bool:
     """Write a new instance's row (replacing a terminal one) and queue its start; False
     (nothing written) when a live instance holds the id."""
-    row = c.execute(
-        sql.UPSERT_INSTANCE,
-        {
-            "iid": new.instance_id,
-            "name": new.name,
-            "xid": new.execution_id,
-            "created": created_us,
-            "now": now_us,
-            "input": input_json,
-            "parent": new.parent_instance_id,
-            "parent_task": new.parent_task_id,
-            "epoch": uuid.uuid4().hex,
-            "terminal": sql.TERMINAL,
-        },
-    ).fetchone()
+    row = c.execute(sql.UPSERT_INSTANCE, instance_values(new, input_json, created_us, now_us))
+    row = row.fetchone()
     if row is None:
         return False
     if row[0]:
