@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from durableflow.runtime.store import open_store
+import durableflow as df
+from durableflow.runtime.store import open_store, postgres_rounds
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.postgres_rounds import Rounds, prepared
@@ -196,3 +197,36 @@ def test_a_step_check_that_waited_for_a_row_lock_judges_the_row_as_its_holder_le
     for c in (holder, watcher):
         c.close()
     store.close()
+
+
+chain_app = df.App()
+
+
+@chain_app.activity
+def add_one(x: int) -> int:
+    return x + 1
+
+
+@chain_app.orchestrator
+def count_to_three(ctx: df.OrchestrationContext, x: int) -> Any:
+    for _ in range(3):
+        x = yield ctx.call_activity("add_one", x)
+    return x
+
+
+@postgres
+def test_a_store_opened_with_prepare_false_runs_workflows_without_preparing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared_on: list[Any] = []
+    monkeypatch.setattr(postgres_rounds, "prepare", prepared_on.append)
+    with df.Runtime(chain_app, pg_url + "&prepare=false", poll_interval=0.05) as rt:
+        iid = rt.client.start_new("count_to_three", input=0)
+        state = rt.client.wait_for_completion(iid, timeout=30)
+    assert state.output == 3
+    assert prepared_on == []
+
+
+def test_the_prepare_option_is_a_flag() -> None:
+    assert db.parse_url("postgresql://h/db?prepare=off", {}).prepare is False
+    assert db.parse_url("postgresql://h/db", {}).prepare is True

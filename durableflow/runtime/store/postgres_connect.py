@@ -41,6 +41,7 @@ OPTIONS = (
     "idle_in_transaction_timeout",
     "history_cache_size",
     "notify",
+    "prepare",
 )
 """Query parameters (and keyword options) the store reads; any other goes to libpq."""
 
@@ -75,6 +76,9 @@ class Target:
         notify: announce new work with NOTIFY and listen for it in ``subscribe``; off
             (``?notify=false``) where LISTEN cannot work, as behind a connection pooler in
             transaction mode: workers then find work by polling alone.
+        prepare: send the step statements as prepared statements (``PREPARE`` once per
+            connection); off (``?prepare=false``) behind a connection pooler in
+            transaction mode, which may run each transaction on another server session.
     """
 
     conninfo: str = field(repr=False)  # it may hold the password
@@ -86,6 +90,7 @@ class Target:
     idle_in_transaction_timeout: float = 10.0
     history_cache_size: int = 1024
     notify: bool = True
+    prepare: bool = True
 
     @property
     def channel(self) -> str:
@@ -129,10 +134,10 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
     """Split ``postgresql://user@host:port/db?schema=NAME&...`` into a :class:`Target`.
 
     ``schema`` defaults to ``durableflow``; ``pool_min``, ``pool_max``,
-    ``connect_timeout`` and ``idle_in_transaction_timeout`` (seconds) and
-    ``history_cache_size`` and ``notify`` (``true``/``false``) are the store's; any other
-    query parameter (``sslmode=``, ``application_name=``...) is passed to libpq. Keyword
-    ``options`` override query parameters.
+    ``connect_timeout`` and ``idle_in_transaction_timeout`` (seconds),
+    ``history_cache_size``, and ``notify`` and ``prepare`` (``true``/``false``) are the
+    store's; any other query parameter (``sslmode=``, ``application_name=``...) is passed
+    to libpq. Keyword ``options`` override query parameters.
     """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("postgresql", "postgres"):
@@ -169,6 +174,7 @@ def parse_url(url: str, options: dict[str, Any]) -> Target:
             idle_in_transaction_timeout=float(ours.get("idle_in_transaction_timeout", 10.0)),
             history_cache_size=int(ours.get("history_cache_size", 1024)),
             notify=_flag("notify", ours.get("notify", True)),
+            prepare=_flag("prepare", ours.get("prepare", True)),
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"bad PostgreSQL store option in {redact(url)!r}: {exc}") from None
@@ -394,7 +400,7 @@ class Pool:
         (:class:`~postgres_rounds.Rounds`), committed by the caller's last
         :meth:`Rounds.commit` and rolled back on any exception."""
         with self.read() as conn:
-            tx = Rounds(conn, durable=durable)
+            tx = Rounds(conn, durable=durable, prepared=self.target.prepare)
             try:
                 yield tx
             except BaseException:

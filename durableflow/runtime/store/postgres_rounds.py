@@ -107,7 +107,8 @@ def prepare(conn: Any) -> None:
 
 
 class Rounds:
-    """One transaction on ``conn`` (an autocommit connection), sent round by round.
+    """One transaction on ``conn`` (an autocommit connection), sent round by round; the
+    step statements as prepared statements unless ``prepared`` is false.
 
     :meth:`add` queues a statement; :meth:`send` sends the queued ones in one round trip
     and returns each one's rows; :meth:`commit` sends the rest with ``COMMIT``. On an error
@@ -115,10 +116,12 @@ class Rounds:
     then rolls the transaction back.
     """
 
-    def __init__(self, conn: Any, *, durable: bool = True) -> None:
+    def __init__(self, conn: Any, *, durable: bool = True, prepared: bool = True) -> None:
         from psycopg import ClientCursor
 
-        prepare(conn)
+        if prepared:
+            prepare(conn)
+        self._prepared = PREPARED if prepared else {}
         self._cur = ClientCursor(conn)
         self._conn = conn
         self._queued: list[str] = ["BEGIN"]
@@ -132,7 +135,7 @@ class Rounds:
         """Queue ``statement`` (with ``%s`` or ``%(name)s`` placeholders) for the next round;
         where its rows will be in the list that round's :meth:`send` or :meth:`commit`
         returns."""
-        known = PREPARED.get(statement)
+        known = self._prepared.get(statement)
         if known is not None:
             self._queued.append(known.execute(params, self._quote))
         else:
