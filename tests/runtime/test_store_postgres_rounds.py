@@ -16,7 +16,7 @@ import durableflow as df
 from durableflow.runtime.store import open_store, postgres_rounds
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_sql as sql
-from durableflow.runtime.store.postgres_rounds import Rounds, prepared
+from durableflow.runtime.store.postgres_rounds import Rounds, execute, prepared
 from tests.runtime.store_contract import start
 
 postgres = pytest.mark.postgres
@@ -230,3 +230,32 @@ def test_a_store_opened_with_prepare_false_runs_workflows_without_preparing(
 def test_the_prepare_option_is_a_flag() -> None:
     assert db.parse_url("postgresql://h/db?prepare=off", {}).prepare is False
     assert db.parse_url("postgresql://h/db", {}).prepare is True
+
+
+def _prepared_here(conn: Any) -> int:
+    (n,) = conn.execute(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'durableflow%'"
+    ).fetchone()
+    return int(n)
+
+
+@postgres
+def test_a_frequent_read_runs_as_its_prepared_statement_and_reads_the_same_row(
+    pg_url: str, conn: Any
+) -> None:
+    store = open_store(pg_url)
+    start(store)
+    plain = conn.execute(sql.GET_INSTANCE, ("i1",)).fetchone()
+    assert _prepared_here(conn) == 0
+    assert execute(conn, sql.GET_INSTANCE, ("i1",)).fetchone() == plain
+    assert _prepared_here(conn) == len(sql.HOT_STATEMENTS)
+    store.close()
+
+
+@postgres
+def test_a_read_with_preparing_off_prepares_nothing(pg_url: str, conn: Any) -> None:
+    store = open_store(pg_url)
+    start(store)
+    assert execute(conn, sql.GET_INSTANCE, ("i1",), prepared=False).fetchone() is not None
+    assert _prepared_here(conn) == 0
+    store.close()

@@ -23,6 +23,7 @@ from durableflow.core.status import RuntimeStatus
 from durableflow.runtime.store import codec, semantics
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_listen as listen
+from durableflow.runtime.store import postgres_rounds as rounds
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store import postgres_writes as writes
 from durableflow.runtime.store.base import (
@@ -151,7 +152,9 @@ class PostgresStore:
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""
         with self._read() as c:
-            row = c.execute(sql.GET_INSTANCE, (instance_id,)).fetchone()
+            row = rounds.execute(
+                c, sql.GET_INSTANCE, (instance_id,), prepared=self.target.prepare
+            ).fetchone()
         return None if row is None else sql.record(row)
 
     def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
@@ -276,7 +279,8 @@ class PostgresStore:
 
     def _any(self, statement: str, now_us: int) -> bool:
         with self._read() as c:
-            return c.execute(statement, {"now": now_us}).fetchone() is not None
+            cur = rounds.execute(c, statement, {"now": now_us}, prepared=self.target.prepare)
+            return cur.fetchone() is not None
 
     def commit_orchestrations(
         self,

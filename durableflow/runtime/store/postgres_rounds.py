@@ -9,7 +9,7 @@ as when sent one by one; only the waiting between them goes. Not pipeline mode: 
 rounds the session is idle in its transaction, so ``idle_in_transaction_session_timeout``
 still frees the row locks of a paused or cut-off client (see docs/storage.md).
 
-The statements of :data:`postgres_sql.ROUND_STATEMENTS` are prepared once per connection
+The statements of :data:`postgres_sql.HOT_STATEMENTS` are prepared once per connection
 (:func:`prepare`) and sent as ``EXECUTE name(arguments)``: a simple-protocol string is
 otherwise parsed and planned afresh every time, which was a third of the server's work
 for a chain step.
@@ -89,9 +89,9 @@ def prepared(name: str, statement: str) -> Prepared:
 
 PREPARED: dict[str, Prepared] = {
     statement: prepared(f"durableflow_{n}", statement)
-    for n, statement in enumerate(sql.ROUND_STATEMENTS)
+    for n, statement in enumerate(sql.HOT_STATEMENTS)
 }
-"""The prepared form of each of :data:`postgres_sql.ROUND_STATEMENTS`, by its text."""
+"""The prepared form of each of :data:`postgres_sql.HOT_STATEMENTS`, by its text."""
 
 _ready: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -104,6 +104,40 @@ def prepare(conn: Any) -> None:
         return
     conn.execute(";\n".join(p.prepare for p in PREPARED.values()))
     _ready.add(conn)
+
+
+def _quote_for(cur: Any) -> Quote:
+    """A :data:`Quote`: :func:`postgres_literals.literal`, or ``cur``'s (psycopg's) own
+    quoting for a kind of value that does not write."""
+
+    def quote(value: Any) -> str:
+        written = literal(value)
+        if written is None:
+            written = cur.mogrify("%s", (value,))
+        return written
+
+    return quote
+
+
+def execute(
+    conn: Any,
+    statement: str,
+    params: Sequence[Any] | dict[str, Any] | None = None,
+    *,
+    prepared: bool = True,
+) -> Any:
+    """Run one ``statement`` on ``conn`` outside a :class:`Rounds` (a read, in autocommit
+    mode), as its prepared statement where it has one (unless ``prepared`` is false); the
+    cursor, to fetch from."""
+    from psycopg import ClientCursor
+
+    known = PREPARED.get(statement) if prepared else None
+    if known is None:
+        return conn.execute(statement, params)
+    prepare(conn)
+    cur = ClientCursor(conn)
+    cur.execute(known.execute(params, _quote_for(cur)))
+    return cur
 
 
 class Rounds:
@@ -123,6 +157,7 @@ class Rounds:
             prepare(conn)
         self._prepared = PREPARED if prepared else {}
         self._cur = ClientCursor(conn)
+        self._quote = _quote_for(self._cur)
         self._conn = conn
         self._queued: list[str] = ["BEGIN"]
         self._ours: list[bool] = [False]
@@ -142,14 +177,6 @@ class Rounds:
             self._queued.append(self._cur.mogrify(statement, params) if params else statement)
         self._ours.append(True)
         return sum(self._ours) - 1
-
-    def _quote(self, value: Any) -> str:
-        """``value`` as an SQL literal: :func:`postgres_literals.literal`, or psycopg's
-        own quoting for a kind of value that does not write."""
-        written = literal(value)
-        if written is None:
-            written = self._cur.mogrify("%s", (value,))
-        return written
 
     def send(self) -> list[Rows]:
         """Send the queued statements in one round trip; the rows of each, in order."""

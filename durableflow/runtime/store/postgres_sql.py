@@ -419,11 +419,13 @@ FROM workers w ORDER BY started_at, owner"""
 
 
 # -- prepared statements -------------------------------------------------------------------
-# What postgres_rounds sends as prepared statements (EXECUTE name(...)): the statements of
-# the step paths, each sent thousands of times, which would otherwise be parsed and planned
-# afresh each time. Prepared once per connection, so only statements whose tables every
-# migrated store has.
-ROUND_STATEMENTS: tuple[str, ...] = (
+# What postgres_rounds sends as prepared statements (EXECUTE name(...)), in rounds and alone
+# (postgres_rounds.execute): the statements of the step paths and the frequent reads, each
+# sent thousands of times, which would otherwise be parsed and planned afresh each time.
+# Prepared once per connection, so only statements whose tables every migrated store has.
+HOT_STATEMENTS: tuple[str, ...] = (
+    ANY_READY_ACTIVITY,
+    ANY_READY_INSTANCE,
     APPEND_HISTORY,
     APPEND_HISTORIES,
     CHECK_STEP_STATE,
@@ -433,12 +435,15 @@ ROUND_STATEMENTS: tuple[str, ...] = (
     DELETE_LEASED_ACTIVITY,
     FINISH_STEP_REFRESH,
     FINISH_STEPS,
+    GET_INSTANCE,
+    HISTORIES_FROM,
     INSERT_ACTIVITIES,
     INSERT_ACTIVITIES_MANY,
     INSERT_LEASED_ACTIVITY,
     INSERT_MESSAGES,
     LOCK_ACTIVITY,
     LOCK_LEASES,
+    LOCK_ORCHESTRATIONS,
     LOCK_ROWS,
     LOCK_STEP_STATE,
     NOTIFY,
@@ -446,6 +451,7 @@ ROUND_STATEMENTS: tuple[str, ...] = (
     QUEUE_MESSAGE,
     QUEUE_MESSAGES,
     TAKE_LEASED_ACTIVITY,
+    VISIBLE_MESSAGES,
 )
 
 
