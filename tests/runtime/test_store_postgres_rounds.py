@@ -16,7 +16,7 @@ import durableflow as df
 from durableflow.runtime.store import open_store, postgres_rounds
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_sql as sql
-from durableflow.runtime.store.postgres_rounds import Rounds, execute, prepared
+from durableflow.runtime.store.postgres_rounds import Rounds, execute, never_prepare, prepared
 from tests.runtime.store_contract import start
 
 postgres = pytest.mark.postgres
@@ -218,13 +218,19 @@ def count_to_three(ctx: df.OrchestrationContext, x: int) -> Any:
 def test_a_store_opened_with_prepare_false_runs_workflows_without_preparing(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepared_on: list[Any] = []
-    monkeypatch.setattr(postgres_rounds, "prepare", prepared_on.append)
+    answers: list[bool] = []
+    real = postgres_rounds.prepare
+
+    def asked(conn: Any) -> bool:
+        answers.append(real(conn))
+        return answers[-1]
+
+    monkeypatch.setattr(postgres_rounds, "prepare", asked)
     with df.Runtime(chain_app, pg_url + "&prepare=false", poll_interval=0.05) as rt:
         iid = rt.client.start_new("count_to_three", input=0)
         state = rt.client.wait_for_completion(iid, timeout=30)
     assert state.output == 3
-    assert prepared_on == []
+    assert answers and not any(answers)
 
 
 def test_the_prepare_option_is_a_flag() -> None:
@@ -253,9 +259,10 @@ def test_a_frequent_read_runs_as_its_prepared_statement_and_reads_the_same_row(
 
 
 @postgres
-def test_a_read_with_preparing_off_prepares_nothing(pg_url: str, conn: Any) -> None:
+def test_a_connection_told_never_to_prepare_prepares_nothing(pg_url: str, conn: Any) -> None:
     store = open_store(pg_url)
     start(store)
-    assert execute(conn, sql.GET_INSTANCE, ("i1",), prepared=False).fetchone() is not None
+    never_prepare(conn)
+    assert execute(conn, sql.GET_INSTANCE, ("i1",)).fetchone() is not None
     assert _prepared_here(conn) == 0
     store.close()

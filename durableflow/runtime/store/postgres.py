@@ -87,7 +87,7 @@ class PostgresStore:
         """Notify listeners, in transaction ``c``, of work of ``kind`` made visible now
         (:mod:`postgres_listen`); nothing for None."""
         if self.target.notify and kind is not None:
-            c.execute(sql.NOTIFY, (self.target.channel, listen.payload(self._writer, kind)))
+            rounds.execute(c, sql.NOTIFY, (self.target.channel, listen.payload(self._writer, kind)))
 
     def _notify_to(self) -> tuple[str, str] | None:
         """The channel and payload of this object's notifications; None with notify off."""
@@ -122,7 +122,7 @@ class PostgresStore:
             return
         with self._write() as c:
             if not writes.create_row(c, new, input_json, started, created_us, now_us):
-                row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+                row = rounds.execute(c, sql.GET_STATUS, (new.instance_id,)).fetchone()
                 raise semantics.already_exists(new.instance_id, RuntimeStatus(row[0]))
             self._notify(c, listen.ORCHESTRATIONS)
         self._items.drop(new.instance_id)
@@ -152,21 +152,19 @@ class PostgresStore:
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""
         with self._read() as c:
-            row = rounds.execute(
-                c, sql.GET_INSTANCE, (instance_id,), prepared=self.target.prepare
-            ).fetchone()
+            row = rounds.execute(c, sql.GET_INSTANCE, (instance_id,)).fetchone()
         return None if row is None else sql.record(row)
 
     def list_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """Instances matching ``query``, newest first."""
         statement, params = sql.list_instances(query)
         with self._read() as c:
-            return [sql.record(r) for r in c.execute(statement, params)]
+            return [sql.record(r) for r in rounds.execute(c, statement, params)]
 
     def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The current execution's history, in order (empty if unknown)."""
         with self._read() as c:
-            rows = c.execute(sql.HISTORY_FROM, (instance_id, 0)).fetchall()
+            rows = rounds.execute(c, sql.HISTORY_FROM, (instance_id, 0)).fetchall()
         return [codec.decode_event(r[0]) for r in rows]
 
     def send(self, message: OutgoingMessage, *, now: datetime) -> None:
@@ -185,14 +183,14 @@ class PostgresStore:
         """Delete a terminal instance and everything it owns; False if it did not exist."""
         with self._write() as c:
             writes.lock_rows(c, [instance_id])
-            row = c.execute(sql.GET_STATUS, (instance_id,)).fetchone()
+            row = rounds.execute(c, sql.GET_STATUS, (instance_id,)).fetchone()
             if row is None:
                 return False
             status = RuntimeStatus(row[0])
             if not status.is_terminal:
                 raise semantics.not_terminal(instance_id, status)
             writes.delete_owned(c, [instance_id])
-            c.execute(sql.DELETE_INSTANCE, (instance_id,))
+            rounds.execute(c, sql.DELETE_INSTANCE, (instance_id,))
         self._items.drop(instance_id)
         return True
 
@@ -204,10 +202,10 @@ class PostgresStore:
         wanted = sorted(s.value for s in statuses)
         before = codec.to_micros(completed_before)
         with self._write() as c:
-            ids = [r[0] for r in c.execute(sql.PURGEABLE, (wanted, before, limit))]
+            ids = [r[0] for r in rounds.execute(c, sql.PURGEABLE, (wanted, before, limit))]
             if ids:
                 writes.delete_owned(c, ids)
-                c.execute(sql.DELETE_INSTANCES, (ids,))
+                rounds.execute(c, sql.DELETE_INSTANCES, (ids,))
         for iid in ids:
             self._items.drop(iid)
         return len(ids)
@@ -215,7 +213,7 @@ class PostgresStore:
     def list_workers(self, *, now: datetime) -> list[WorkerRecord]:
         """Registered workers, oldest start first, with the leases each holds at ``now``."""
         with self._read() as c:
-            rows = c.execute(sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
+            rows = rounds.execute(c, sql.LIST_WORKERS, {"now": codec.to_micros(now)}).fetchall()
         return [semantics.worker_record(row) for row in rows]
 
     # -- worker side --------------------------------------------------------------------
@@ -279,7 +277,7 @@ class PostgresStore:
 
     def _any(self, statement: str, now_us: int) -> bool:
         with self._read() as c:
-            cur = rounds.execute(c, statement, {"now": now_us}, prepared=self.target.prepare)
+            cur = rounds.execute(c, statement, {"now": now_us})
             return cur.fetchone() is not None
 
     def commit_orchestrations(
@@ -342,8 +340,8 @@ class PostgresStore:
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release the lease without writing anything (the messages stay queued)."""
         with self._write(durable=False) as c:
-            released = c.execute(
-                sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, item.fence)
+            released = rounds.execute(
+                c, sql.RELEASE_LEASE, (item.instance.instance_id, item.lease_owner, item.fence)
             )
             if released.fetchone() is not None:
                 self._notify(c, listen.ORCHESTRATIONS)
@@ -398,7 +396,7 @@ class PostgresStore:
         codec.check_event(result, iid)
         with self._write() as c:
             writes.delete_finished(c, item)
-            row = c.execute(sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
+            row = rounds.execute(c, sql.GET_FREE_INSTANCE, {"iid": iid, "now": now_us}).fetchone()
             if row is None:
                 writes.queue_result(c, item, result, now_us)
                 self._notify(c, listen.ORCHESTRATIONS)
@@ -455,10 +453,10 @@ class PostgresStore:
             with self._write() as c:
                 rows = writes.touched(iid, step.commit)
                 if rows == {iid}:  # the usual chain step: lock and read in one statement
-                    row = c.execute(sql.LOCK_STEP_STATE, (iid,)).fetchone()
+                    row = rounds.execute(c, sql.LOCK_STEP_STATE, (iid,)).fetchone()
                 else:
                     writes.lock_rows(c, rows)
-                    row = c.execute(sql.GET_STEP_STATE, (iid,)).fetchone()
+                    row = rounds.execute(c, sql.GET_STEP_STATE, (iid,)).fetchone()
                 # Before anything is written: a lost lease raises and rolls it all back.
                 writes.delete_finished(c, item)
                 if row is None or not semantics.as_planned(row, step, now_us):
@@ -545,21 +543,24 @@ class PostgresStore:
     def abandon_activity(self, item: ActivityWorkItem) -> None:
         """Release the activity's lease so another worker can run it."""
         with self._write(durable=False) as c:
-            if c.execute(sql.RELEASE_ACTIVITY, writes.lease_of(item)).fetchone() is not None:
+            if (
+                rounds.execute(c, sql.RELEASE_ACTIVITY, writes.lease_of(item)).fetchone()
+                is not None
+            ):
                 self._notify(c, listen.ACTIVITIES)
 
     def renew_activity_lease(self, item: ActivityWorkItem, *, until: datetime) -> bool:
         """Extend a running activity's lease; False if the lease was lost."""
         until_us = codec.to_micros(until)
         with self._write(durable=False) as c:
-            cur = c.execute(sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
+            cur = rounds.execute(c, sql.RENEW_ACTIVITY, (until_us, *writes.lease_of(item)))
             return cur.fetchone() is not None
 
     def release_leases(self, owner: str) -> int:
         """Release every instance and activity lease ``owner`` holds; how many."""
         with self._write(durable=False) as c:
-            instances = len(c.execute(sql.RELEASE_OWNER_INSTANCES, (owner,)).fetchall())
-            activities = len(c.execute(sql.RELEASE_OWNER_ACTIVITIES, (owner,)).fetchall())
+            instances = len(rounds.execute(c, sql.RELEASE_OWNER_INSTANCES, (owner,)).fetchall())
+            activities = len(rounds.execute(c, sql.RELEASE_OWNER_ACTIVITIES, (owner,)).fetchall())
             self._notify(c, listen.work_kind(activities=activities > 0, mail=instances > 0))
             return instances + activities
 
@@ -570,7 +571,8 @@ class PostgresStore:
         now_us = codec.to_micros(now)
         forget = codec.to_micros(now - semantics.FORGET_DEAD_WORKERS_AFTER)
         with self._write() as c:
-            c.execute(
+            rounds.execute(
+                c,
                 sql.HEARTBEAT_WORKER,
                 {
                     "owner": owner,
@@ -580,18 +582,18 @@ class PostgresStore:
                     "expires": codec.to_micros(expires),
                 },
             )
-            c.execute(sql.FORGET_DEAD_WORKERS, (forget,))
+            rounds.execute(c, sql.FORGET_DEAD_WORKERS, (forget,))
 
     def unregister_worker(self, owner: str) -> None:
         """Forget worker ``owner``."""
         with self._write() as c:
-            c.execute(sql.UNREGISTER_WORKER, (owner,))
+            rounds.execute(c, sql.UNREGISTER_WORKER, (owner,))
 
     def next_wake_time(self) -> datetime | None:
         """When a lock call can next return work: the earliest visible time of a queued
         message or activity, or its lease expiry while it is leased."""
         with self._read() as c:
-            (first,) = c.execute(sql.NEXT_WAKE_TIME).fetchone()
+            (first,) = rounds.execute(c, sql.NEXT_WAKE_TIME).fetchone()
         return None if first is None else codec.from_micros(first)
 
     def close(self) -> None:

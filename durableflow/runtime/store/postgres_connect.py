@@ -26,7 +26,7 @@ from durableflow.core.errors import (
 )
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store import semantics
-from durableflow.runtime.store.postgres_rounds import Rounds
+from durableflow.runtime.store.postgres_rounds import Rounds, never_prepare
 
 log = logging.getLogger(__name__)
 
@@ -357,6 +357,7 @@ class Pool:
             timeout=max(self.target.connect_timeout, 1.0),
             open=True,
             name=f"durableflow-{self.target.schema}",
+            configure=None if self.target.prepare else never_prepare,
         )
 
     def _current(self) -> Any:
@@ -400,7 +401,7 @@ class Pool:
         (:class:`~postgres_rounds.Rounds`), committed by the caller's last
         :meth:`Rounds.commit` and rolled back on any exception."""
         with self.read() as conn:
-            tx = Rounds(conn, durable=durable, prepared=self.target.prepare)
+            tx = Rounds(conn, durable=durable)
             try:
                 yield tx
             except BaseException:

@@ -15,7 +15,7 @@ from durableflow.runtime.store import codec
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.base import Message, OrchestrationCommit, OrchestrationWorkItem
 from durableflow.runtime.store.history_cache import HistoryCache
-from durableflow.runtime.store.postgres_rounds import Rows
+from durableflow.runtime.store.postgres_rounds import Rows, execute
 
 Parts = tuple[Any, int, list[Any], list[Any]]
 """A locked row, how many history events the cache has, the others' rows, the inbox rows."""
@@ -25,7 +25,7 @@ Read = tuple[str, tuple[Any, ...]]
 
 def read_history(c: Any, iid: str) -> list[HistoryEvent]:
     """The whole current history of ``iid``, through connection ``c``."""
-    return [codec.decode_event(r[0]) for r in c.execute(sql.HISTORY_FROM, (iid, 0)).fetchall()]
+    return [codec.decode_event(r[0]) for r in execute(c, sql.HISTORY_FROM, (iid, 0)).fetchall()]
 
 
 class WorkItems:
@@ -39,7 +39,7 @@ class WorkItems:
         """What the work items of ``rows`` are made of, read in the locking transaction:
         one query for the fresh part of every history and one for every inbox."""
         return self.parts_with(
-            lambda reads: [c.execute(s, params).fetchall() for s, params in reads],
+            lambda reads: [execute(c, s, params).fetchall() for s, params in reads],
             rows,
             now_us,
             inbox,

@@ -94,16 +94,27 @@ PREPARED: dict[str, Prepared] = {
 """The prepared form of each of :data:`postgres_sql.HOT_STATEMENTS`, by its text."""
 
 _ready: weakref.WeakSet[Any] = weakref.WeakSet()
+_never: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def prepare(conn: Any) -> None:
-    """Prepare :data:`PREPARED` on ``conn`` (an autocommit connection) unless it has them;
-    one round trip, once per connection. Prepared statements live as long as the session,
-    whatever becomes of the transactions around them."""
+def never_prepare(conn: Any) -> None:
+    """Send the statements on ``conn`` as text from now on (``?prepare=false``: behind a
+    pooler in transaction mode a prepared statement may be on another server session)."""
+    _never.add(conn)
+
+
+def prepare(conn: Any) -> bool:
+    """Prepare :data:`PREPARED` on ``conn`` (an autocommit connection) unless it has them
+    or :func:`never_prepare` was said of it; whether it has them. One round trip, once per
+    connection. Prepared statements live as long as the session, whatever becomes of the
+    transactions around them."""
     if conn in _ready:
-        return
+        return True
+    if conn in _never:
+        return False
     conn.execute(";\n".join(p.prepare for p in PREPARED.values()))
     _ready.add(conn)
+    return True
 
 
 def _quote_for(cur: Any) -> Quote:
@@ -119,22 +130,15 @@ def _quote_for(cur: Any) -> Quote:
     return quote
 
 
-def execute(
-    conn: Any,
-    statement: str,
-    params: Sequence[Any] | dict[str, Any] | None = None,
-    *,
-    prepared: bool = True,
-) -> Any:
-    """Run one ``statement`` on ``conn`` outside a :class:`Rounds` (a read, in autocommit
-    mode), as its prepared statement where it has one (unless ``prepared`` is false); the
-    cursor, to fetch from."""
+def execute(conn: Any, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+    """Run one ``statement`` on ``conn`` outside a :class:`Rounds` (a read, or a write in
+    the caller's transaction), as its prepared statement where it has one (see
+    :func:`prepare`); the cursor, to fetch from."""
     from psycopg import ClientCursor
 
-    known = PREPARED.get(statement) if prepared else None
-    if known is None:
+    known = PREPARED.get(statement)
+    if known is None or not prepare(conn):
         return conn.execute(statement, params)
-    prepare(conn)
     cur = ClientCursor(conn)
     cur.execute(known.execute(params, _quote_for(cur)))
     return cur
@@ -142,7 +146,7 @@ def execute(
 
 class Rounds:
     """One transaction on ``conn`` (an autocommit connection), sent round by round; the
-    step statements as prepared statements unless ``prepared`` is false.
+    statements of :data:`PREPARED` as prepared statements (see :func:`prepare`).
 
     :meth:`add` queues a statement; :meth:`send` sends the queued ones in one round trip
     and returns each one's rows; :meth:`commit` sends the rest with ``COMMIT``. On an error
@@ -150,12 +154,10 @@ class Rounds:
     then rolls the transaction back.
     """
 
-    def __init__(self, conn: Any, *, durable: bool = True, prepared: bool = True) -> None:
+    def __init__(self, conn: Any, *, durable: bool = True) -> None:
         from psycopg import ClientCursor
 
-        if prepared:
-            prepare(conn)
-        self._prepared = PREPARED if prepared else {}
+        self._prepared = PREPARED if prepare(conn) else {}
         self._cur = ClientCursor(conn)
         self._quote = _quote_for(self._cur)
         self._conn = conn

@@ -23,14 +23,14 @@ from durableflow.runtime.store.base import (
     NewInstance,
     OrchestrationCommit,
 )
-from durableflow.runtime.store.postgres_rounds import Rounds, Rows
+from durableflow.runtime.store.postgres_rounds import Rounds, Rows, execute
 
 
 def lock_rows(c: Any, ids: Iterable[str]) -> None:
     """Lock the rows of ``ids`` (those that exist) in id order, before writing to them."""
     wanted = sorted(set(ids))
     if wanted:
-        c.execute(sql.LOCK_ROWS, (wanted,))
+        execute(c, sql.LOCK_ROWS, (wanted,))
 
 
 def touched(iid: str, commit: OrchestrationCommit) -> set[str]:
@@ -45,7 +45,7 @@ def touched(iid: str, commit: OrchestrationCommit) -> set[str]:
 def delete_owned(c: Any, ids: list[str]) -> None:
     """Delete everything instances own but their rows (a restart or a purge)."""
     for statement in (sql.DELETE_HISTORIES, sql.DELETE_MESSAGES_OF, sql.DELETE_ACTIVITIES_OF):
-        c.execute(statement, (ids,))
+        execute(c, statement, (ids,))
 
 
 def instance_values(
@@ -71,13 +71,13 @@ def create_row(
 ) -> bool:
     """Write a new instance's row (replacing a terminal one) and queue its start; False
     (nothing written) when a live instance holds the id."""
-    row = c.execute(sql.UPSERT_INSTANCE, instance_values(new, input_json, created_us, now_us))
+    row = execute(c, sql.UPSERT_INSTANCE, instance_values(new, input_json, created_us, now_us))
     row = row.fetchone()
     if row is None:
         return False
     if row[0]:
         delete_owned(c, [new.instance_id])
-    c.execute(sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
+    execute(c, sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
     return True
 
 
@@ -97,7 +97,7 @@ def start_child(
         c, new, input_json, started, codec.to_micros(new.created_at), now_us
     ):
         return
-    row = c.execute(sql.GET_STATUS, (new.instance_id,)).fetchone()
+    row = execute(c, sql.GET_STATUS, (new.instance_id,)).fetchone()
     status = RuntimeStatus.RUNNING if new.instance_id == parent_id else RuntimeStatus(row[0])
     reply = semantics.sub_orchestration_conflict(new, status, now)
     event = codec.encode_event(reply, parent_id)
@@ -106,8 +106,8 @@ def start_child(
 
 def queue(c: Any, iid: str, xid: str | None, visible_us: int, event: str) -> bool:
     """Queue one message for ``iid`` if it exists (locking its row); whether it did."""
-    row = c.execute(
-        sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": visible_us, "event": event}
+    row = execute(
+        c, sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": visible_us, "event": event}
     ).fetchone()
     return row is not None
 
@@ -136,7 +136,7 @@ def delete_finished(c: Any, item: ActivityWorkItem) -> None:
     Raises:
         LeaseLostError: it does not (nothing is deleted).
     """
-    if c.execute(sql.DELETE_LEASED_ACTIVITY, lease_of(item)).fetchone() is None:
+    if execute(c, sql.DELETE_LEASED_ACTIVITY, lease_of(item)).fetchone() is None:
         raise semantics.activity_lease_lost(item)
 
 
@@ -180,20 +180,21 @@ def apply_step(
     writes to (:func:`touched`).
     """
     if lease is not None:
-        row = c.execute(sql.GET_LEASE, (iid,)).fetchone()
+        row = execute(c, sql.GET_LEASE, (iid,)).fetchone()
         if row is None or tuple(row[:3]) != (lease[0], lease[1], base):
             return False, None
         execution_id = row[3]
     queued = mail = False
     if p.events:
-        c.execute(sql.APPEND_HISTORY, (iid, base, p.events))
+        execute(c, sql.APPEND_HISTORY, (iid, base, p.events))
     lease_to = commit.lease_activities_to
     k = min(commit.lease_limit, len(p.activities)) if lease_to is not None else 0
     if lease_to is not None and k:
         owner, expires = lease_to
         expires_us = codec.to_micros(expires)
         for tid, name, inp, timeout in p.activities[:k]:
-            work_id, token = c.execute(
+            work_id, token = execute(
+                c,
                 sql.INSERT_LEASED_ACTIVITY,
                 (iid, execution_id, tid, name, inp, timeout, now_us, owner, expires_us),
             ).fetchone()
@@ -201,7 +202,8 @@ def apply_step(
             commit.leased.append(leased_item(row, owner, expires_us))
     rest = p.activities[k:]
     if rest:
-        c.execute(
+        execute(
+            c,
             sql.INSERT_ACTIVITIES,
             _activity_columns(iid, execution_id, now_us, rest),
         )
@@ -210,7 +212,8 @@ def apply_step(
         start_child(c, iid, execution_id, new, input_json, started, now, now_us)
         mail = True
     if p.messages:
-        c.execute(
+        execute(
+            c,
             sql.QUEUE_MESSAGES,
             _message_columns(p),
         )
@@ -218,20 +221,21 @@ def apply_step(
     # Negative ids name messages that were handed over without being stored.
     consumed = [mid for mid in commit.consumed if mid >= 0]
     if consumed:
-        c.execute(sql.DELETE_CONSUMED, (iid, consumed))
+        execute(c, sql.DELETE_CONSUMED, (iid, consumed))
     values = _finish_values(iid, base, commit, p, now_us)
     if commit.continue_as_new is None:
-        (left,) = c.execute(sql.FINISH_STEP_REFRESH, values).fetchone()
+        (left,) = execute(c, sql.FINISH_STEP_REFRESH, values).fetchone()
     else:
-        c.execute(sql.FINISH_STEP, values)
+        execute(c, sql.FINISH_STEP, values)
         new_xid = commit.continue_as_new
-        c.execute(sql.DELETE_HISTORY, (iid,))
-        c.execute(
+        execute(c, sql.DELETE_HISTORY, (iid,))
+        execute(
+            c,
             sql.CONTINUE_AS_NEW,
             (new_xid, uuid.uuid4().hex, p.has_continue_input, p.continue_input, iid),
         )
-        c.execute(sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
-        (left,) = c.execute(sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
+        execute(c, sql.INSERT_MESSAGES, (iid, new_xid, now_us, p.continue_events))
+        (left,) = execute(c, sql.REFRESH_NEXT_VISIBLE, (iid,)).fetchone()
     # The lease is free again: mail left in the inbox is work for any worker now.
     mail = mail or (left is not None and left <= now_us)
     return True, listen.work_kind(activities=queued, mail=mail)
