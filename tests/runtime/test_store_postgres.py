@@ -4,6 +4,7 @@ errors, fencing, row locks and batches (notifications: test_store_postgres_notif
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -443,3 +444,65 @@ def test_a_batch_of_steps_writes_what_the_steps_one_at_a_time_would(
     assert _observed(alone, singles) == expected
     together.close()
     alone.close()
+
+
+def _wait_until_waiting_on_a_lock(watcher: Any, pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+        ).fetchone()
+        if row is not None and row[0] == "Lock":
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+@postgres
+def test_a_fused_step_that_deadlocks_records_its_result_alone_instead_of_losing_it(
+    pg_url: str,
+) -> None:
+    store = open_store(pg_url)
+    start(store, "i1")
+    start(store, "t")
+    first = lock(store)
+    assert first.instance.instance_id == "i1"
+    step(store, first, activities=[ScheduleActivity(1, "a")])
+    act = store.lock_activity("w", now=T0, lease=LEASE)
+    assert act is not None
+    rival, watcher = _conn(pg_url), _conn(pg_url)
+    schema = _schema(pg_url)
+    # The rival waits longer before looking for deadlocks, so the step is the one aborted.
+    rival.execute("SET deadlock_timeout = '20s'")
+    rival_done = threading.Event()
+
+    def rival_locks_t_then_i1() -> None:
+        with rival.transaction():
+            rival.execute(f"SELECT 1 FROM {schema}.instances WHERE instance_id = 't' FOR UPDATE")
+            holding_t.set()
+            rival.execute(f"SELECT 1 FROM {schema}.instances WHERE instance_id = 'i1' FOR UPDATE")
+        rival_done.set()
+
+    holding_t = threading.Event()
+
+    def decide(work: Any) -> OrchestrationCommit:
+        # This transaction holds i1's row: the rival takes t's and queues behind i1's.
+        threading.Thread(target=rival_locks_t_then_i1, daemon=True).start()
+        assert holding_t.wait(10)
+        _wait_until_waiting_on_a_lock(watcher, rival.info.backend_pid)
+        return OrchestrationCommit(
+            new_events=[m.event for m in work.messages],
+            status=RuntimeStatus.RUNNING,
+            consumed=[m.message_id for m in work.messages],
+            messages=[OutgoingMessage("t", raised())],
+        )
+
+    done = h.TaskCompleted(timestamp=T0, task_id=1, result="r")
+    assert store.complete_activity_and_step(act, done, now=T0, lease=LEASE, decide=decide) is None
+    assert rival_done.wait(10)
+    # Nothing of the step was written; the result waits in i1's inbox for its next step.
+    assert done in [m.event for m in lock(store).messages]
+    assert [type(e).__name__ for e in store.get_history("t")] == []
+    for c in (rival, watcher):
+        c.close()
+    store.close()

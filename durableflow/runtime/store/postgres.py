@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from durableflow.core.errors import InstanceNotFoundError
+from durableflow.core.errors import InstanceNotFoundError, StoreLockedError
 from durableflow.core.history import HistoryEvent
 from durableflow.core.ids import validate_instance_id
 from durableflow.core.status import RuntimeStatus
@@ -388,8 +388,28 @@ class PostgresStore:
 
         The instance's row stays locked from the check to the commit, so no lease is
         written; the result goes straight into the step, and into the inbox only when the
-        instance is busy elsewhere or ``decide`` declines.
+        instance is busy elsewhere or ``decide`` declines. The rows the step sends to are
+        locked after the instance's own (they are known only once it is decided), so two
+        such steps sending to each other can deadlock: PostgreSQL then aborts one, nothing
+        of it is written, and the result is recorded alone in a transaction of its own
+        (None), for the instance's next step to take, rather than lost to an activity run
+        again.
         """
+        try:
+            return self._complete_and_step(item, result, now=now, lease=lease, decide=decide)
+        except StoreLockedError:
+            self.complete_activity(item, result, now=now)
+            return None
+
+    def _complete_and_step(
+        self,
+        item: ActivityWorkItem,
+        result: HistoryEvent,
+        *,
+        now: datetime,
+        lease: timedelta,
+        decide: StepDecider,
+    ) -> tuple[OrchestrationWorkItem, OrchestrationCommit] | None:
         now_us = codec.to_micros(now)
         expires_us = now_us + lease // _MICRO
         iid = item.instance_id
@@ -418,7 +438,8 @@ class PostgresStore:
                 return None
             p = semantics.prepare_commit(iid, work.instance.name, commit, now)
             # Others' rows only now, after ours: a rare cycle with another transaction is
-            # broken by PostgreSQL's deadlock detector (StoreLockedError, nothing written).
+            # broken by PostgreSQL's deadlock detector (StoreLockedError, nothing written;
+            # see complete_activity_and_step).
             writes.lock_rows(c, writes.touched(iid, commit) - {iid})
             base = len(work.history)
             stamp = codec.from_micros(now_us)
