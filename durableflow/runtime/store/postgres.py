@@ -134,13 +134,9 @@ class PostgresStore:
         False, with nothing written, for an id an instance holds or held (the general path
         then refuses it or replaces the ended one)."""
         with self._pool.rounds() as tx:
-            tx.add(
-                sql.CREATE_NEW_INSTANCE, writes.instance_values(new, input_json, created_us, now_us)
+            writes.queue_new_instance(
+                tx, new, input_json, started, created_us, now_us, notify=self._notify_to()
             )
-            tx.add(sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
-            if self.target.notify:
-                kind = listen.ORCHESTRATIONS
-                tx.add(sql.NOTIFY, (self.target.channel, listen.payload(self._writer, kind)))
             try:
                 tx.commit()
             except Exception as exc:
@@ -507,10 +503,9 @@ class PostgresStore:
         (:func:`writes.queue_result`) and the notification of it."""
         iid, xid = item.instance_id, item.execution_id
         tx.add(sql.QUEUE_MESSAGE, {"iid": iid, "xid": xid, "vis": now_us, "event": event})
-        notify = self._notify_to()
-        if notify is not None:
-            channel, writer = notify
-            tx.add(sql.NOTIFY, (channel, listen.payload(writer, listen.ORCHESTRATIONS)))
+        writes.queue_notification(
+            tx, self._notify_to(), activities=False, mail=True, inboxes=[], now_us=now_us
+        )
 
     def _chain_step(
         self,
@@ -524,30 +519,8 @@ class PostgresStore:
         own instance only, in one round trip: the server checks the instance and the lease
         (``refuse_unless``) before the writes of the same round. None if the instance was
         not as planned: nothing was written, and the caller takes the general path."""
-        iid = item.instance_id
-        inst = step.instance
         with self._pool.rounds() as tx:
-            tx.add(
-                sql.CHECK_STEP_STATE,
-                {
-                    "iid": iid,
-                    "now": now_us,
-                    "len": step.history_len,
-                    "xid": inst.execution_id,
-                    "epoch": step.epoch,
-                },
-            )
-            tx.add(sql.TAKE_LEASED_ACTIVITY, writes.lease_of(item))
-            hand_over = writes.queue_step(
-                tx,
-                iid,
-                step.history_len,
-                step.commit,
-                p,
-                now_us,
-                execution_id=inst.execution_id,
-                notify=self._notify_to(),
-            )
+            hand_over = writes.queue_chain_step(tx, item, step, p, now_us, notify=self._notify_to())
             try:
                 rows = tx.commit()
             except Exception as exc:
@@ -558,7 +531,7 @@ class PostgresStore:
                     return None
                 raise
             hand_over(rows)
-        self._items.remember(iid, step.epoch, step.history_len, step.commit)
+        self._items.remember(item.instance_id, step.epoch, step.history_len, step.commit)
         return True
 
     def abandon_activity(self, item: ActivityWorkItem) -> None:

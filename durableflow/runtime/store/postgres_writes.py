@@ -22,6 +22,7 @@ from durableflow.runtime.store.base import (
     ActivityWorkItem,
     NewInstance,
     OrchestrationCommit,
+    PlannedStep,
 )
 from durableflow.runtime.store.postgres_rounds import Rounds, Rows, execute
 
@@ -71,8 +72,8 @@ def create_row(
 ) -> bool:
     """Write a new instance's row (replacing a terminal one) and queue its start; False
     (nothing written) when a live instance holds the id."""
-    row = execute(c, sql.UPSERT_INSTANCE, instance_values(new, input_json, created_us, now_us))
-    row = row.fetchone()
+    values = instance_values(new, input_json, created_us, now_us)
+    row = execute(c, sql.UPSERT_INSTANCE, values).fetchone()
     if row is None:
         return False
     if row[0]:
@@ -266,11 +267,9 @@ def queue_notification(
     if notify is None:
         return
     channel, writer = notify
-    if activities:
-        kind = listen.ANY_WORK if mail else listen.ACTIVITIES
+    kind = listen.work_kind(activities=activities, mail=mail)
+    if kind is not None:
         tx.add(sql.NOTIFY, (channel, listen.payload(writer, kind)))
-    elif mail:
-        tx.add(sql.NOTIFY, (channel, listen.payload(writer, listen.ORCHESTRATIONS)))
     if not mail and inboxes:
         ready = listen.payload(writer, listen.ORCHESTRATIONS)
         tx.add(sql.NOTIFY_IF_READY, (channel, ready, inboxes, now_us))
@@ -425,6 +424,59 @@ def queue_step(
             commit.leased.append(leased_item(row, lease_to[0], expires_us))  # type: ignore[index]
 
     return hand_over
+
+
+def queue_chain_step(
+    tx: Rounds,
+    item: ActivityWorkItem,
+    step: PlannedStep,
+    p: semantics.PreparedCommit,
+    now_us: int,
+    *,
+    notify: tuple[str, str] | None,
+) -> Callable[[list[Rows]], None]:
+    """Queue in ``tx`` a planned step that completes ``item`` and writes to its own instance
+    only (:func:`sendable`): the server's checks first, that the instance is as ``step``
+    assumed (refused with ``NOT_AS_PLANNED``) and that the activity's lease holds (refused
+    with ``ACTIVITY_LEASE_LOST``), then :func:`queue_step`'s writes. Returns what
+    :func:`queue_step` returns."""
+    iid, inst = item.instance_id, step.instance
+    planned = {
+        "iid": iid,
+        "now": now_us,
+        "len": step.history_len,
+        "xid": inst.execution_id,
+        "epoch": step.epoch,
+    }
+    tx.add(sql.CHECK_STEP_STATE, planned)
+    tx.add(sql.TAKE_LEASED_ACTIVITY, lease_of(item))
+    return queue_step(
+        tx,
+        iid,
+        step.history_len,
+        step.commit,
+        p,
+        now_us,
+        execution_id=inst.execution_id,
+        notify=notify,
+    )
+
+
+def queue_new_instance(
+    tx: Rounds,
+    new: NewInstance,
+    input_json: str,
+    started: str,
+    created_us: int,
+    now_us: int,
+    *,
+    notify: tuple[str, str] | None,
+) -> None:
+    """Queue in ``tx`` the row and start of an instance whose id is new (refused with
+    ``NOT_A_NEW_ID`` otherwise, see ``CREATE_NEW_INSTANCE``) and the notification of it."""
+    tx.add(sql.CREATE_NEW_INSTANCE, instance_values(new, input_json, created_us, now_us))
+    tx.add(sql.INSERT_MESSAGES, (new.instance_id, new.execution_id, now_us, [started]))
+    queue_notification(tx, notify, activities=False, mail=True, inboxes=[], now_us=now_us)
 
 
 def _finish_values(
