@@ -16,7 +16,9 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -115,3 +117,17 @@ def pg_url(pg_shared_schema: str) -> str:
 def pg_fresh_url(pg_server: str) -> str:
     """A store URL on a schema no one has created yet (dropped at the end of the session)."""
     return with_schema(pg_server, new_schema_name())
+
+
+def wait_until_waiting_on_a_lock(watcher: Any, pid: int) -> None:
+    """Return once server backend ``pid`` waits on a lock, as ``watcher`` (a connection of
+    its own) sees it in ``pg_stat_activity``; fails the test after 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+        ).fetchone()
+        if row is not None and row[0] == "Lock":
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")

@@ -4,7 +4,6 @@ errors, fencing, row locks and batches (notifications: test_store_postgres_notif
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from durableflow.runtime.store import (
 )
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.composites import lock_orchestration
+from tests.runtime.pg import wait_until_waiting_on_a_lock
 from tests.runtime.store_contract import (
     LEASE,
     T0,
@@ -446,18 +446,6 @@ def test_a_batch_of_steps_writes_what_the_steps_one_at_a_time_would(
     alone.close()
 
 
-def _wait_until_waiting_on_a_lock(watcher: Any, pid: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        row = watcher.execute(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
-        ).fetchone()
-        if row is not None and row[0] == "Lock":
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited on a lock")
-
-
 @postgres
 def test_a_fused_step_that_deadlocks_records_its_result_alone_instead_of_losing_it(
     pg_url: str,
@@ -489,7 +477,7 @@ def test_a_fused_step_that_deadlocks_records_its_result_alone_instead_of_losing_
         # This transaction holds i1's row: the rival takes t's and queues behind i1's.
         threading.Thread(target=rival_locks_t_then_i1, daemon=True).start()
         assert holding_t.wait(10)
-        _wait_until_waiting_on_a_lock(watcher, rival.info.backend_pid)
+        wait_until_waiting_on_a_lock(watcher, rival.info.backend_pid)
         return OrchestrationCommit(
             new_events=[m.event for m in work.messages],
             status=RuntimeStatus.RUNNING,

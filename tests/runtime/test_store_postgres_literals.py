@@ -25,34 +25,28 @@ def _read_back(conn: Any, value: Any, cast: str) -> Any:
     return conn.execute(f"SELECT ({written})::{cast}").fetchone()[0]
 
 
-@postgres
-def test_any_text_reads_back_as_itself(pg_url: str) -> None:
+def _reads_back_as_itself(pg_url: str, values: st.SearchStrategy[Any], cast: str) -> None:
     conn = db.connect(db.parse_url(pg_url, {}))
 
     @settings(max_examples=300, deadline=None)
-    @given(texts)
-    def check(value: str) -> None:
-        assert _read_back(conn, value, "text") == value
+    @given(values)
+    def check(value: Any) -> None:
+        assert _read_back(conn, value, cast) == value
 
     try:
         check()
     finally:
         conn.close()
+
+
+@postgres
+def test_any_text_reads_back_as_itself(pg_url: str) -> None:
+    _reads_back_as_itself(pg_url, texts, "text")
 
 
 @postgres
 def test_any_array_of_texts_and_nulls_reads_back_as_itself(pg_url: str) -> None:
-    conn = db.connect(db.parse_url(pg_url, {}))
-
-    @settings(max_examples=300, deadline=None)
-    @given(st.lists(st.none() | texts, max_size=5))
-    def check(value: list[str | None]) -> None:
-        assert _read_back(conn, value, "text[]") == value
-
-    try:
-        check()
-    finally:
-        conn.close()
+    _reads_back_as_itself(pg_url, st.lists(st.none() | texts, max_size=5), "text[]")
 
 
 @postgres

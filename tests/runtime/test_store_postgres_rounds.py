@@ -6,7 +6,6 @@ statements stay prepared, and a check refused on the server stops its round."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from durableflow.runtime.store import open_store, postgres_rounds
 from durableflow.runtime.store import postgres_connect as db
 from durableflow.runtime.store import postgres_sql as sql
 from durableflow.runtime.store.postgres_rounds import Rounds, execute, never_prepare, prepared
+from tests.runtime.pg import wait_until_waiting_on_a_lock
 from tests.runtime.store_contract import start
 
 postgres = pytest.mark.postgres
@@ -149,19 +149,6 @@ def test_taking_an_activity_whose_lease_is_gone_is_refused_on_the_server(
     store.close()
 
 
-def _wait_until_blocked(watcher: Any, pid: int) -> None:
-    """Return once backend ``pid`` waits on a lock (fails the test after 10 s)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        row = watcher.execute(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
-        ).fetchone()
-        if row is not None and row[0] == "Lock":
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited on a lock")
-
-
 @postgres
 def test_a_step_check_that_waited_for_a_row_lock_judges_the_row_as_its_holder_left_it(
     pg_url: str, conn: Any
@@ -190,7 +177,7 @@ def test_a_step_check_that_waited_for_a_row_lock_judges_the_row_as_its_holder_le
 
     checking = threading.Thread(target=check)
     checking.start()
-    _wait_until_blocked(watcher, conn.info.backend_pid)
+    wait_until_waiting_on_a_lock(watcher, conn.info.backend_pid)
     holder.execute("COMMIT")
     checking.join(10)
     assert outcome == {"refused": sql.NOT_AS_PLANNED}

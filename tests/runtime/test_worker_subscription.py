@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
+import pytest
+
 import durableflow as df
 from durableflow.core.status import RuntimeStatus
 from durableflow.runtime import Client
@@ -98,26 +100,20 @@ def test_a_notification_wakes_an_idle_worker_before_its_poll_interval() -> None:
     assert (state.runtime_status, state.output) == (RuntimeStatus.COMPLETED, 12)
 
 
-def test_a_notification_of_activities_wakes_only_the_activity_dispatcher() -> None:
+@pytest.mark.parametrize("kind", ["activities", "mail"])
+def test_a_notification_wakes_only_the_loop_that_takes_its_kind_of_work(kind: str) -> None:
     store = NotifyingStore(MemoryStore())
+    looked, other = (
+        (store.found_no_activities, store.found_no_steps)
+        if kind == "activities"
+        else (store.found_no_steps, store.found_no_activities)
+    )
     with Worker(app, store, poll_interval=60):  # type: ignore[arg-type]
         assert store.found_no_steps.wait(10) and store.found_no_activities.wait(10)
         store.found_no_steps.clear()
         store.found_no_activities.clear()
         (subscription,) = store.subscriptions
         assert subscription.on_activities is not None
-        subscription.on_activities()
-        assert store.found_no_activities.wait(10)
-        assert not store.found_no_steps.is_set()
-
-
-def test_a_notification_of_mail_wakes_only_the_orchestration_loop() -> None:
-    store = NotifyingStore(MemoryStore())
-    with Worker(app, store, poll_interval=60):  # type: ignore[arg-type]
-        assert store.found_no_steps.wait(10) and store.found_no_activities.wait(10)
-        store.found_no_steps.clear()
-        store.found_no_activities.clear()
-        (subscription,) = store.subscriptions
-        subscription.on_work()
-        assert store.found_no_steps.wait(10)
-        assert not store.found_no_activities.is_set()
+        (subscription.on_activities if kind == "activities" else subscription.on_work)()
+        assert looked.wait(10)
+        assert not other.is_set()
